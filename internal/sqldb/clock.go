@@ -1,0 +1,5 @@
+package sqldb
+
+import "time"
+
+var timeNow = time.Now

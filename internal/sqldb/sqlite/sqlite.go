@@ -1,0 +1,359 @@
+// Package sqlite is the embedded SQLite engine of package sqldb, through the
+// pure-Go driver modernc.org/sqlite.
+//
+// The database runs in WAL mode with synchronous=FULL, so a commit is on disk
+// (WAL fsynced) before Write returns. One connection writes; concurrent
+// writes queue and are committed together, each in its own savepoint, so N
+// concurrent writers share one fsync instead of paying one each. Reads run on
+// a separate pool of read-only connections and never wait for the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/securecart/securecart/internal/sqldb"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// maxBatch bounds how many queued writes share one commit.
+const maxBatch = 256
+
+// Options tune an SQLite database.
+type Options struct {
+	// Readers is the size of the read pool (default 4).
+	Readers int
+}
+
+// DB is an SQLite database.
+type DB struct {
+	path   string
+	writer *sql.DB
+	wconn  *sql.Conn
+	reader *sql.DB
+
+	wstmts map[string]*sql.Stmt // used only by the writer goroutine
+	rstmts sync.Map             // query -> *sql.Stmt on the read pool
+
+	queue   chan *writeReq
+	closing chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(sqldb.Tx) error
+	done chan error
+}
+
+// Open opens or creates the database file at path.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if opts.Readers <= 0 {
+		opts.Readers = 4
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)",
+		"foreign_keys(1)"}
+	writer, err := sql.Open("sqlite", dsn(path, pragmas))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	writer.SetMaxOpenConns(1)
+	wconn, err := writer.Conn(ctx)
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// The file must be private: it holds sealed data and wrapped keys.
+	if err := os.Chmod(path, 0o600); err != nil {
+		wconn.Close()
+		writer.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	reader, err := sql.Open("sqlite", dsn(path, append(pragmas, "query_only(1)")))
+	if err != nil {
+		wconn.Close()
+		writer.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	reader.SetMaxOpenConns(opts.Readers)
+	reader.SetMaxIdleConns(opts.Readers)
+
+	db := &DB{
+		path: path, writer: writer, wconn: wconn, reader: reader,
+		wstmts:  make(map[string]*sql.Stmt),
+		queue:   make(chan *writeReq, maxBatch),
+		closing: make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	_, err = wconn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+sqldb.MigrationsTable+
+		" (component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"+
+		" applied_at INTEGER NOT NULL, PRIMARY KEY (component, version))")
+	if err != nil {
+		db.closeConns()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	go db.run()
+	return db, nil
+}
+
+func dsn(path string, pragmas []string) string {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// Engine returns sqldb.SQLite.
+func (db *DB) Engine() string { return sqldb.SQLite }
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("sqlite: database closed")
+
+// Write queues fn and waits until the batch it joined has committed.
+func (db *DB) Write(ctx context.Context, fn func(sqldb.Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.queue <- req:
+	case <-db.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the write is waited for even if ctx ends: the caller must
+	// learn whether it committed.
+	return <-req.done
+}
+
+func (db *DB) run() {
+	defer close(db.stopped)
+	for {
+		var first *writeReq
+		select {
+		case first = <-db.queue:
+		case <-db.closing:
+			db.drain()
+			return
+		}
+		batch := []*writeReq{first}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-db.queue:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// drain fails the writes still queued at Close.
+func (db *DB) drain() {
+	for {
+		select {
+		case r := <-db.queue:
+			r.done <- ErrClosed
+		default:
+			return
+		}
+	}
+}
+
+// commit runs a batch in one transaction, each write in its own savepoint.
+func (db *DB) commit(batch []*writeReq) {
+	ctx := context.Background()
+	results := make([]error, len(batch))
+	if _, err := db.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		for _, r := range batch {
+			r.done <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	tx := &tx{db: db, conn: db.wconn, writer: true}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		results[i] = db.runInSavepoint(ctx, tx, r.fn)
+	}
+	_, err := db.wconn.ExecContext(ctx, "COMMIT")
+	if err != nil {
+		db.wconn.ExecContext(ctx, "ROLLBACK")
+		err = fmt.Errorf("commit: %w", err)
+	}
+	for i, r := range batch {
+		if results[i] == nil {
+			results[i] = err
+		}
+		r.done <- results[i]
+	}
+}
+
+func (db *DB) runInSavepoint(ctx context.Context, t *tx, fn func(sqldb.Tx) error) (err error) {
+	if _, err := db.wconn.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+		if err != nil {
+			if _, rerr := db.wconn.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		if _, rerr := db.wconn.ExecContext(ctx, "RELEASE w"); rerr != nil && err == nil {
+			err = fmt.Errorf("release savepoint: %w", rerr)
+		}
+	}()
+	return fn(t)
+}
+
+// Read runs fn in a read transaction on the read pool.
+func (db *DB) Read(ctx context.Context, fn func(sqldb.Tx) error) error {
+	stx, err := db.reader.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer stx.Rollback()
+	return fn(&tx{db: db, stx: stx})
+}
+
+// Migrate applies the component's migrations that are not applied yet.
+func (db *DB) Migrate(ctx context.Context, component string, ms []sqldb.Migration) error {
+	return sqldb.ApplyMigrations(ctx, sqldb.SQLite, component, ms, db.Write)
+}
+
+// Checkpoint copies the WAL into the main database file.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	return db.Write(ctx, func(sqldb.Tx) error { return nil })
+}
+
+// IntegrityCheck runs SQLite's integrity check and returns its first
+// complaint, if any.
+func (db *DB) IntegrityCheck(ctx context.Context) error {
+	var res string
+	if err := db.reader.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("integrity check: %s", res)
+	}
+	return nil
+}
+
+// Close stops the writer after the writes already queued and closes the
+// database.
+func (db *DB) Close() error {
+	db.once.Do(func() { close(db.closing) })
+	<-db.stopped
+	return db.closeConns()
+}
+
+func (db *DB) closeConns() error {
+	for _, s := range db.wstmts {
+		s.Close()
+	}
+	db.rstmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	return errors.Join(db.wconn.Close(), db.writer.Close(), db.reader.Close())
+}
+
+// tx is either the writer's open transaction or a read transaction.
+type tx struct {
+	db     *DB
+	conn   *sql.Conn // writer
+	writer bool
+	stx    *sql.Tx // reader
+}
+
+func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if t.writer {
+		if s, ok := t.db.wstmts[query]; ok {
+			return s, nil
+		}
+		s, err := t.conn.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		t.db.wstmts[query] = s
+		return s, nil
+	}
+	if s, ok := t.db.rstmts.Load(query); ok {
+		return t.stx.StmtContext(ctx, s.(*sql.Stmt)), nil
+	}
+	s, err := t.db.reader.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := t.db.rstmts.LoadOrStore(query, s); loaded {
+		s.Close()
+		s = prev.(*sql.Stmt)
+	}
+	return t.stx.StmtContext(ctx, s), nil
+}
+
+func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	s, err := t.stmt(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := s.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t *tx) Query(ctx context.Context, query string, args ...any) (sqldb.Rows, error) {
+	s, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (t *tx) QueryRow(ctx context.Context, query string, args ...any) sqldb.Row {
+	s, err := t.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return sqlRow{s.QueryRowContext(ctx, args...)}
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
+
+type sqlRow struct{ r *sql.Row }
+
+func (r sqlRow) Scan(dest ...any) error {
+	err := r.r.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sqldb.ErrNoRows
+	}
+	return err
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }

@@ -1,0 +1,135 @@
+package store
+
+import "github.com/securecart/securecart/internal/sqldb"
+
+// Component is the name the store's migrations are recorded under.
+const Component = "store"
+
+// Migrations are the store's schema versions, oldest first. Never edit one
+// that has shipped; add the next.
+var Migrations = []sqldb.Migration{
+	{
+		Version: 1,
+		Name:    "customers and products",
+		SQLite: `
+CREATE TABLE customers (
+	id TEXT PRIMARY KEY,
+	name BLOB NOT NULL,
+	email BLOB NOT NULL,
+	phone BLOB NOT NULL,
+	address BLOB NOT NULL,
+	email_bidx BLOB NOT NULL,
+	created_at INTEGER NOT NULL,
+	last_activity INTEGER NOT NULL,
+	version INTEGER NOT NULL);
+CREATE UNIQUE INDEX customers_email_bidx ON customers (email_bidx);
+CREATE TABLE products (
+	id TEXT PRIMARY KEY,
+	sku TEXT NOT NULL UNIQUE,
+	name TEXT NOT NULL,
+	description TEXT NOT NULL,
+	price INTEGER NOT NULL,
+	currency TEXT NOT NULL,
+	stock INTEGER NOT NULL,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	version INTEGER NOT NULL);
+`,
+		Postgres: `
+CREATE TABLE customers (
+	id TEXT PRIMARY KEY,
+	name BYTEA NOT NULL,
+	email BYTEA NOT NULL,
+	phone BYTEA NOT NULL,
+	address BYTEA NOT NULL,
+	email_bidx BYTEA NOT NULL,
+	created_at BIGINT NOT NULL,
+	last_activity BIGINT NOT NULL,
+	version BIGINT NOT NULL);
+CREATE UNIQUE INDEX customers_email_bidx ON customers (email_bidx);
+CREATE TABLE products (
+	id TEXT PRIMARY KEY,
+	sku TEXT NOT NULL UNIQUE,
+	name TEXT NOT NULL,
+	description TEXT NOT NULL,
+	price BIGINT NOT NULL,
+	currency TEXT NOT NULL,
+	stock BIGINT NOT NULL,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	version BIGINT NOT NULL);
+`,
+	},
+	{
+		Version: 2,
+		Name:    "orders",
+		SQLite: `
+CREATE TABLE orders (
+	id TEXT PRIMARY KEY,
+	customer_id TEXT NOT NULL,
+	lines TEXT NOT NULL,
+	total INTEGER NOT NULL,
+	currency TEXT NOT NULL,
+	status TEXT NOT NULL,
+	payment_token TEXT NOT NULL,
+	notes BLOB,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	version INTEGER NOT NULL);
+CREATE INDEX orders_customer ON orders (customer_id, id);
+`,
+		Postgres: `
+CREATE TABLE orders (
+	id TEXT PRIMARY KEY,
+	customer_id TEXT NOT NULL,
+	lines TEXT NOT NULL,
+	total BIGINT NOT NULL,
+	currency TEXT NOT NULL,
+	status TEXT NOT NULL,
+	payment_token TEXT NOT NULL,
+	notes BYTEA,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	version BIGINT NOT NULL);
+CREATE INDEX orders_customer ON orders (customer_id, id);
+`,
+	},
+	{
+		Version: 3,
+		Name:    "change log",
+		SQLite: `
+CREATE TABLE change_log (
+	pos INTEGER PRIMARY KEY,
+	at INTEGER NOT NULL,
+	tbl TEXT NOT NULL,
+	row_key TEXT NOT NULL,
+	op TEXT NOT NULL,
+	after BLOB);
+CREATE TABLE change_head (id INTEGER PRIMARY KEY CHECK (id = 1), pos INTEGER NOT NULL, pruned INTEGER NOT NULL);
+INSERT INTO change_head (id, pos, pruned) VALUES (1, 0, 0);
+`,
+		Postgres: `
+CREATE TABLE change_log (
+	pos BIGINT PRIMARY KEY,
+	at BIGINT NOT NULL,
+	tbl TEXT NOT NULL,
+	row_key TEXT NOT NULL,
+	op TEXT NOT NULL,
+	after BYTEA);
+CREATE TABLE change_head (id INTEGER PRIMARY KEY CHECK (id = 1), pos BIGINT NOT NULL, pruned BIGINT NOT NULL);
+INSERT INTO change_head (id, pos, pruned) VALUES (1, 0, 0);
+`,
+	},
+	{
+		Version: 4,
+		Name:    "blind-index version column",
+		SQLite: `
+ALTER TABLE customers ADD COLUMN email_bidx_version INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX customers_bidx_version ON customers (email_bidx_version);
+`,
+		Postgres: `
+ALTER TABLE customers ADD COLUMN email_bidx_version INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX customers_bidx_version ON customers (email_bidx_version);
+`,
+	},
+}

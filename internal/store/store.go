@@ -1,0 +1,290 @@
+// Package store is SecureCart's data store: customers, the product
+// catalogue, orders and the change log, over either SQL engine of package
+// sqldb.
+//
+// # Sealing
+//
+// Every field the data map (package classify) marks as pii or pci is sealed
+// before it reaches the database, and the write path refuses to store such a
+// field unless it is an envelope. A customer's PII and its order notes are
+// sealed with the customer's own data key, bound to table, column and row,
+// so a ciphertext moved to another row, column or customer does not open,
+// and erasing the customer (ShredCustomer) destroys the key first: after
+// that none of its fields open, here or in any copy made before. Customers
+// are found by email through a blind index (package keys), without
+// decrypting anything.
+//
+// # Change log
+//
+// Every mutation appends its change records (position, time, table, key,
+// operation, the row after the change with sealed fields still sealed) in
+// the same transaction as the mutation. Positions are gap-free in commit
+// order: each write transaction takes them, as its last statement, from a
+// single counter row whose lock it holds until it commits, so a reader that
+// has seen position n has also seen every position below n, on PostgreSQL
+// as on SQLite. This serializes the end of concurrent write transactions on
+// PostgreSQL; it is the price of a log that a backup can follow without ever
+// skipping a change. The keystore's tables are never in the log.
+//
+// # Concurrency
+//
+// Updates carry the version the caller read and fail with ErrConflict if
+// the row changed meanwhile, so no update is lost. Stock is decremented
+// with a guarded update, so it never goes below zero.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/securecart/securecart/internal/classify"
+	"github.com/securecart/securecart/internal/envelope"
+	"github.com/securecart/securecart/internal/keys"
+	"github.com/securecart/securecart/internal/sqldb"
+)
+
+// Errors callers match with errors.Is.
+var (
+	ErrNotFound          = errors.New("store: not found")
+	ErrConflict          = errors.New("store: changed by someone else; read it again")
+	ErrDuplicate         = errors.New("store: already exists")
+	ErrInsufficientStock = errors.New("store: insufficient stock")
+	ErrInvalidTransition = errors.New("store: invalid status transition")
+	ErrUnsealed          = errors.New("store: refusing to write an unsealed pii or pci field")
+)
+
+// InvalidError reports a value the store will not accept.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string { return "store: invalid " + e.Field + ": " + e.Reason }
+
+func invalid(field, reason string) error { return &InvalidError{Field: field, Reason: reason} }
+
+// Sealer is what the store needs of the key hierarchy. *keys.Keystore
+// implements it.
+type Sealer interface {
+	NewDataKey(ctx context.Context, d envelope.Domain) (keys.DataKey, error)
+	SealWith(ctx context.Context, key keys.DataKey, b envelope.Binding, plaintext []byte) ([]byte, error)
+	Assign(ctx context.Context, tx sqldb.Tx, key keys.DataKey, owner string) error
+	Assigned(key keys.DataKey, owner string)
+	SealFor(ctx context.Context, d envelope.Domain, owner string, b envelope.Binding, plaintext []byte) ([]byte, error)
+	Open(ctx context.Context, sealed []byte, b envelope.Binding) ([]byte, error)
+	Shred(ctx context.Context, owner string) (int, error)
+	BlindToken(field string, value []byte) ([]byte, error)
+	BlindTokens(field string, value []byte) ([][]byte, error)
+}
+
+// Store is the data store.
+type Store struct {
+	db  sqldb.DB
+	sec Sealer
+	now func() time.Time
+}
+
+// Open migrates db and returns a store that seals with sec. When sec is a
+// *keys.Keystore, the store tells it which blind-index versions are in use.
+func Open(ctx context.Context, db sqldb.DB, sec Sealer) (*Store, error) {
+	if err := db.Migrate(ctx, Component, Migrations); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s := &Store{db: db, sec: sec, now: time.Now}
+	if ks, ok := sec.(*keys.Keystore); ok {
+		ks.RegisterUsage(envelope.BlindIndex, blindIndexUsage)
+	}
+	return s, nil
+}
+
+// DB returns the database the store runs on.
+func (s *Store) DB() sqldb.DB { return s.db }
+
+// SetClock replaces the store's clock, for tests.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newID returns prefix_ followed by 128 random bits: unguessable, so ids
+// cannot be enumerated.
+func newID(prefix string) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("store: crypto/rand failed: " + err.Error())
+	}
+	return prefix + "_" + idEncoding.EncodeToString(b[:])
+}
+
+// validID checks the shape of an id before it reaches a query.
+func validID(prefix, id string) bool {
+	if !strings.HasPrefix(id, prefix+"_") || len(id) != len(prefix)+1+26 {
+		return false
+	}
+	_, err := idEncoding.DecodeString(id[len(prefix)+1:])
+	return err == nil
+}
+
+// change is one record for the change log.
+type change struct {
+	table, key, op string
+	after          []byte
+}
+
+// wtx is a write transaction that collects change records.
+type wtx struct {
+	sqldb.Tx
+	changes []change
+}
+
+func (w *wtx) record(table, key, op string, row any) error {
+	var after []byte
+	if row != nil {
+		var err error
+		if after, err = encodeRow(row); err != nil {
+			return err
+		}
+	}
+	w.changes = append(w.changes, change{table, key, op, after})
+	return nil
+}
+
+// write runs fn in a durable transaction and appends its change records,
+// taking their positions last so the counter's lock is held only briefly.
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	return s.db.Write(ctx, func(tx sqldb.Tx) error {
+		w := &wtx{Tx: tx}
+		if err := fn(w); err != nil {
+			return err
+		}
+		return s.appendChanges(ctx, tx, w.changes)
+	})
+}
+
+func (s *Store) appendChanges(ctx context.Context, tx sqldb.Tx, cs []change) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	var end int64
+	err := tx.QueryRow(ctx, "UPDATE change_head SET pos = pos + ? WHERE id = 1 RETURNING pos",
+		int64(len(cs))).Scan(&end)
+	if err != nil {
+		return fmt.Errorf("append change: %w", err)
+	}
+	at := sqldb.Micros(s.now())
+	for i, c := range cs {
+		pos := end - int64(len(cs)) + int64(i) + 1
+		_, err := tx.Exec(ctx, "INSERT INTO change_log (pos, at, tbl, row_key, op, after) VALUES (?, ?, ?, ?, ?, ?)",
+			pos, at, c.table, c.key, c.op, c.after)
+		if err != nil {
+			return fmt.Errorf("append change: %w", err)
+		}
+	}
+	return nil
+}
+
+// column is one column value on its way to the database.
+type column struct {
+	name  string
+	value any
+}
+
+// checkSealed enforces the data map: a pii or pci column must hold an
+// envelope. Every insert and update goes through it.
+func checkSealed(table string, cols []column) error {
+	for _, c := range cols {
+		f, ok := classify.Lookup(table, c.name)
+		if !ok {
+			return fmt.Errorf("store: %s.%s is not in the data map", table, c.name)
+		}
+		if !f.Class.MustSeal() {
+			continue
+		}
+		b, isBytes := c.value.([]byte)
+		if c.value == nil || (isBytes && b == nil) {
+			continue // absent (NULL), nothing to protect
+		}
+		if !isBytes {
+			return fmt.Errorf("%w: %s.%s", ErrUnsealed, table, c.name)
+		}
+		if _, err := envelope.Parse(b); err != nil {
+			return fmt.Errorf("%w: %s.%s", ErrUnsealed, table, c.name)
+		}
+	}
+	return nil
+}
+
+func (w *wtx) insert(ctx context.Context, table string, cols []column) error {
+	if err := checkSealed(table, cols); err != nil {
+		return err
+	}
+	names := make([]string, len(cols))
+	marks := make([]string, len(cols))
+	args := make([]any, len(cols))
+	for i, c := range cols {
+		names[i], marks[i], args[i] = c.name, "?", c.value
+	}
+	_, err := w.Exec(ctx, "INSERT INTO "+table+" ("+strings.Join(names, ", ")+") VALUES ("+
+		strings.Join(marks, ", ")+")", args...)
+	if sqldb.IsUniqueViolation(err) {
+		return ErrDuplicate
+	}
+	return err
+}
+
+// update sets cols on the row with id and the expected version, bumping the
+// version. It returns ErrConflict when the version moved and ErrNotFound
+// when the row is gone.
+func (w *wtx) update(ctx context.Context, table, id string, version int64, cols []column) error {
+	if err := checkSealed(table, cols); err != nil {
+		return err
+	}
+	sets := make([]string, 0, len(cols)+1)
+	args := make([]any, 0, len(cols)+2)
+	for _, c := range cols {
+		sets = append(sets, c.name+" = ?")
+		args = append(args, c.value)
+	}
+	sets = append(sets, "version = version + 1")
+	args = append(args, id, version)
+	n, err := w.Exec(ctx, "UPDATE "+table+" SET "+strings.Join(sets, ", ")+" WHERE id = ? AND version = ?", args...)
+	if sqldb.IsUniqueViolation(err) {
+		return ErrDuplicate
+	}
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		return nil
+	}
+	var one int64
+	err = w.QueryRow(ctx, "SELECT 1 FROM "+table+" WHERE id = ?", id).Scan(&one)
+	if errors.Is(err, sqldb.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return ErrConflict
+}
+
+// Page is a cursor-paginated result.
+type Page[T any] struct {
+	Items []T
+	// Next is the cursor for the following page, empty on the last one.
+	Next string
+}
+
+// MaxPageSize bounds a page.
+const MaxPageSize = 1000
+
+func pageLimit(limit int) int {
+	if limit <= 0 || limit > MaxPageSize {
+		return 100
+	}
+	return limit
+}
