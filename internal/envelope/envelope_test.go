@@ -117,11 +117,11 @@ func TestParseRejects(t *testing.T) {
 	badDomain2 := bytes.Clone(good)
 	badDomain2[1] = 7
 	cases := map[string][]byte{
-		"empty":      nil,
-		"short":      good[:HeaderSize+TagSize-1],
-		"version":    badVersion,
-		"domain 0":   badDomain,
-		"domain 7":   badDomain2,
+		"empty":       nil,
+		"short":       good[:HeaderSize+TagSize-1],
+		"version":     badVersion,
+		"domain 0":    badDomain,
+		"domain 7":    badDomain2,
 		"only header": good[:HeaderSize],
 	}
 	for name, b := range cases {

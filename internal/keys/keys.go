@@ -384,10 +384,10 @@ func (k *Keystore) insertKEK(ctx context.Context, tx sqldb.Tx, d Domain, version
 // destructions made by other nodes.
 func (k *Keystore) Refresh(ctx context.Context) error {
 	type row struct {
-		d                  Domain
-		v, state           int64
-		created, stateAt   int64
-		wrapped            []byte
+		d                Domain
+		v, state         int64
+		created, stateAt int64
+		wrapped          []byte
 	}
 	var rows []row
 	err := k.db.Read(ctx, func(tx sqldb.Tx) error {
