@@ -19,6 +19,13 @@ func (k *Keystore) Rotate(ctx context.Context, d Domain) (uint32, error) {
 	var version uint32
 	now := k.cfg.Now()
 	err := k.db.Write(ctx, func(tx sqldb.Tx) error {
+		rid, err := lockRootID(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if rid != k.rootID() {
+			return errRootChanged
+		}
 		var cur int64
 		if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM ks_keks WHERE domain = ?",
 			int64(d)).Scan(&cur); err != nil {
@@ -42,6 +49,28 @@ func (k *Keystore) Rotate(ctx context.Context, d Domain) (uint32, error) {
 	}
 	k.log.Info("rotated key-encryption key", "domain", d.String(), "version", version)
 	return version, nil
+}
+
+var errRootChanged = errors.New("keys: the root key was rotated since this node loaded it; restart securecart")
+
+// lockRootID locks the root_id meta row for the rest of tx and returns its
+// value. Transactions that wrap keys under the root key take this lock
+// first, so that on PostgreSQL a KEK rotation and a root rotation cannot
+// interleave and leave a KEK wrapped under a root key that is gone.
+func lockRootID(ctx context.Context, tx sqldb.Tx) (string, error) {
+	n, err := tx.Exec(ctx, "UPDATE ks_meta SET value = value WHERE name = ?", metaRootID)
+	if err != nil {
+		return "", err
+	}
+	if n != 1 {
+		// A root rotation replaced the row while this transaction waited.
+		return "", errRootChanged
+	}
+	var v []byte
+	if err := tx.QueryRow(ctx, "SELECT value FROM ks_meta WHERE name = ?", metaRootID).Scan(&v); err != nil {
+		return "", err
+	}
+	return string(v), nil
 }
 
 // drainPool drops the pooled data keys of d, which were wrapped under the
@@ -286,10 +315,17 @@ func (k *Keystore) RotateRoot(ctx context.Context) error {
 	if err := k.provider.Stage(ctx, next); err != nil {
 		return fmt.Errorf("rotate root: stage: %w", err)
 	}
+	// No reload may run between the commit and the switch below: it would
+	// find the KEKs wrapped under a root key this node does not hold yet.
+	k.refreshMu.Lock()
+	defer k.refreshMu.Unlock()
 	k.rootMu.RLock()
 	oldAEAD := k.rootAEAD
 	k.rootMu.RUnlock()
 	err = k.db.Write(ctx, func(tx sqldb.Tx) error {
+		if _, err := lockRootID(ctx, tx); err != nil {
+			return err
+		}
 		rs, err := tx.Query(ctx, "SELECT domain, version, wrapped FROM ks_keks WHERE state <> ?", int64(Destroyed))
 		if err != nil {
 			return err

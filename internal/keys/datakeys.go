@@ -86,17 +86,32 @@ func (k *Keystore) fillPool(ctx context.Context, d Domain) error {
 		wrapped = append(wrapped, w)
 	}
 	err = k.db.Write(ctx, func(tx sqldb.Tx) error {
+		// Lock the KEK version and check that it is still active: another
+		// node may have rotated it, and even destroyed it, since this one
+		// loaded it.
+		locked, err := tx.Exec(ctx, "UPDATE ks_keks SET state = state WHERE domain = ? AND version = ? AND state = ?",
+			int64(d), int64(kk.version), int64(Active))
+		if err != nil {
+			return err
+		}
+		if locked != 1 {
+			return errStaleKEK
+		}
 		for i, dk := range keys {
 			_, err := tx.Exec(ctx, "INSERT INTO ks_data_keys (id, domain, owner, kek_version,"+
 				" wrapped, state, seals_reserved, created_at) VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
 				int64(dk.id), int64(d), int64(kk.version), wrapped[i], int64(Active),
-				int64(initialReserve), sqldb.Micros(now))
+				int64(k.initialReserve()), sqldb.Micros(now))
 			if err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if errors.Is(err, errStaleKEK) {
+		// Reload; the caller's next fill uses the current version.
+		return k.Refresh(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("create data keys: %w", err)
 	}
@@ -131,8 +146,11 @@ func (k *Keystore) generate(d Domain, kk *kek) (*dataKey, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &dataKey{id: id, domain: d, aead: aead, limit: initialReserve}, w, nil
+	return &dataKey{id: id, domain: d, aead: aead, limit: k.initialReserve()}, w, nil
 }
+
+// initialReserve is the seal budget of a new data key, never over the cap.
+func (k *Keystore) initialReserve() uint64 { return min(initialReserve, k.cfg.SealCap) }
 
 // Assign gives the pooled key to owner inside the caller's transaction. It
 // fails with ErrKeyTaken if the key is no longer free.
@@ -190,6 +208,7 @@ func (k *Keystore) SealFor(ctx context.Context, d Domain, owner string, b envelo
 }
 
 var (
+	errStaleKEK  = errors.New("keys: key-encryption key is no longer active")
 	errExhausted = errors.New("keys: data key reached its seal cap")
 	errNotActive = errors.New("keys: data key is no longer active")
 )
@@ -211,9 +230,15 @@ func (k *Keystore) seal(ctx context.Context, dk *dataKey, b envelope.Binding, pt
 // reserve records the next block of seals durably. dk.mu is held.
 func (k *Keystore) reserve(ctx context.Context, dk *dataKey) error {
 	block := k.cfg.ReserveBlock
-	var total int64
+	var total, cur int64
 	err := k.db.Write(ctx, func(tx sqldb.Tx) error {
-		var cur int64
+		// Lock the row before reading it: at PostgreSQL's READ COMMITTED,
+		// two nodes could otherwise read the same count and reserve the
+		// same block.
+		if _, err := tx.Exec(ctx, "UPDATE ks_data_keys SET seals_reserved = seals_reserved WHERE id = ?",
+			int64(dk.id)); err != nil {
+			return err
+		}
 		err := tx.QueryRow(ctx, "SELECT seals_reserved FROM ks_data_keys WHERE id = ? AND state = ?",
 			int64(dk.id), int64(Active)).Scan(&cur)
 		if errors.Is(err, sqldb.ErrNoRows) {
@@ -237,8 +262,7 @@ func (k *Keystore) reserve(ctx context.Context, dk *dataKey) error {
 		return fmt.Errorf("reserve seals: %w", err)
 	}
 	// Whatever this or another node reserved before is counted as used.
-	prev := uint64(total) - min(block, uint64(total))
-	dk.used = max(dk.used, prev)
+	dk.used = max(dk.used, uint64(cur))
 	dk.limit = uint64(total)
 	return nil
 }

@@ -205,6 +205,11 @@ type Keystore struct {
 	root     RootKey
 	rootAEAD cipher.AEAD
 
+	// refreshMu serializes Refresh, so that a reload that read the
+	// database first cannot install its older map (and wipe material the
+	// newer one shares) after a later reload.
+	refreshMu sync.Mutex
+
 	mu    sync.RWMutex
 	keks  map[Domain][]*kek // ascending versions
 	usage map[Domain][]UsageFunc
@@ -383,6 +388,8 @@ func (k *Keystore) insertKEK(ctx context.Context, tx sqldb.Tx, d Domain, version
 // Refresh reloads the KEKs from the database, picking up rotations and
 // destructions made by other nodes.
 func (k *Keystore) Refresh(ctx context.Context) error {
+	k.refreshMu.Lock()
+	defer k.refreshMu.Unlock()
 	type row struct {
 		d                Domain
 		v, state         int64
@@ -497,6 +504,11 @@ func (k *Keystore) RegisterUsage(d Domain, fn UsageFunc) {
 	k.usage[d] = append(k.usage[d], fn)
 	k.mu.Unlock()
 }
+
+// Format prints a placeholder for every verb. A keystore holds unwrapped
+// keys, and fmt would reach them (the root key's AES schedule) through its
+// unexported fields.
+func (k *Keystore) Format(f fmt.State, _ rune) { f.Write([]byte("[keystore]")) }
 
 // Close waits for background work to finish.
 func (k *Keystore) Close() {

@@ -50,6 +50,14 @@ func (e *env) reopen(cfg Config) *Keystore {
 	return openKeystore(e.t, e.h.Reopen(e.t), e.provider(), cfg)
 }
 
+// freshKeystore opens a keystore of another deployment: a new database of
+// the same engine and its own root key.
+func (e *env) freshKeystore() *Keystore {
+	e.t.Helper()
+	h := e.engine.Open(e.t)
+	return openKeystore(e.t, h.DB, &FileProvider{Path: filepath.Join(e.t.TempDir(), "root.key")}, Config{})
+}
+
 func openKeystore(t testing.TB, db sqldb.DB, p Provider, cfg Config) *Keystore {
 	t.Helper()
 	ks, err := Open(t.Context(), db, p, cfg)

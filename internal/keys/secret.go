@@ -17,14 +17,19 @@ const KeySize = 32
 
 // secret is 32 bytes of key material. It prints as a fixed placeholder,
 // refuses to be marshalled, compares in constant time and can be wiped.
+//
+// The bytes sit behind a pointer: fmt prints an unexported field with a
+// verb its type does not take (a RootKey in a caller's struct printed with
+// %s) by walking it with %v, past secret's Format, and would otherwise print
+// the array; a nested pointer prints only as an address.
 type secret struct {
-	b [KeySize]byte
+	b *[KeySize]byte
 }
 
 var errMarshalSecret = errors.New("keys: key material cannot be marshalled")
 
 func newSecret() (*secret, error) {
-	s := new(secret)
+	s := &secret{b: new([KeySize]byte)}
 	if _, err := rand.Read(s.b[:]); err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
@@ -35,7 +40,7 @@ func secretFrom(b []byte) (*secret, error) {
 	if len(b) != KeySize {
 		return nil, fmt.Errorf("key material must be %d bytes, got %d", KeySize, len(b))
 	}
-	s := new(secret)
+	s := &secret{b: new([KeySize]byte)}
 	copy(s.b[:], b)
 	return s, nil
 }

@@ -125,6 +125,11 @@ var ErrClosed = errors.New("sqlite: database closed")
 
 // Write queues fn and waits until the batch it joined has committed.
 func (db *DB) Write(ctx context.Context, fn func(sqldb.Tx) error) error {
+	select {
+	case <-db.closing:
+		return ErrClosed
+	default:
+	}
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case db.queue <- req:
@@ -134,8 +139,19 @@ func (db *DB) Write(ctx context.Context, fn func(sqldb.Tx) error) error {
 		return ctx.Err()
 	}
 	// Once queued, the write is waited for even if ctx ends: the caller must
-	// learn whether it committed.
-	return <-req.done
+	// learn whether it committed. A write queued while Close ran may never
+	// be picked up; it did not run.
+	select {
+	case err := <-req.done:
+		return err
+	case <-db.stopped:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 func (db *DB) run() {
@@ -177,20 +193,38 @@ func (db *DB) drain() {
 // commit runs a batch in one transaction, each write in its own savepoint.
 func (db *DB) commit(batch []*writeReq) {
 	ctx := context.Background()
-	results := make([]error, len(batch))
 	if _, err := db.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		for _, r := range batch {
 			r.done <- fmt.Errorf("begin: %w", err)
 		}
 		return
 	}
-	tx := &tx{db: db, conn: db.wconn, writer: true}
+	results := make([]error, len(batch))
+	t := &tx{db: db, conn: db.wconn, writer: true}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		results[i] = db.runInSavepoint(ctx, tx, r.fn)
+		var lost bool
+		lost, results[i] = db.runInSavepoint(ctx, t, r.fn)
+		if lost {
+			// SQLite rolled the whole transaction back (a full disk or an
+			// I/O error does that): the writes before this one are gone,
+			// and the ones after it go into a new transaction.
+			for j := 0; j < i; j++ {
+				if results[j] == nil {
+					results[j] = fmt.Errorf("%w: %w", ErrBatchRolledBack, results[i])
+				}
+			}
+			for j := 0; j <= i; j++ {
+				batch[j].done <- results[j]
+			}
+			if rest := batch[i+1:]; len(rest) > 0 {
+				db.commit(rest)
+			}
+			return
+		}
 	}
 	_, err := db.wconn.ExecContext(ctx, "COMMIT")
 	if err != nil {
@@ -205,9 +239,15 @@ func (db *DB) commit(batch []*writeReq) {
 	}
 }
 
-func (db *DB) runInSavepoint(ctx context.Context, t *tx, fn func(sqldb.Tx) error) (err error) {
+// ErrBatchRolledBack means a write was undone because another write that
+// shared its transaction hit an error that made SQLite roll it all back.
+var ErrBatchRolledBack = errors.New("sqlite: write rolled back with its batch")
+
+// runInSavepoint runs fn inside a savepoint. lost reports that the enclosing
+// transaction no longer exists.
+func (db *DB) runInSavepoint(ctx context.Context, t *tx, fn func(sqldb.Tx) error) (lost bool, err error) {
 	if _, err := db.wconn.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-		return fmt.Errorf("savepoint: %w", err)
+		return false, fmt.Errorf("savepoint: %w", err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -215,14 +255,15 @@ func (db *DB) runInSavepoint(ctx context.Context, t *tx, fn func(sqldb.Tx) error
 		}
 		if err != nil {
 			if _, rerr := db.wconn.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
-				err = errors.Join(err, rerr)
+				lost = true
+				return
 			}
 		}
 		if _, rerr := db.wconn.ExecContext(ctx, "RELEASE w"); rerr != nil && err == nil {
 			err = fmt.Errorf("release savepoint: %w", rerr)
 		}
 	}()
-	return fn(t)
+	return false, fn(t)
 }
 
 // Read runs fn in a read transaction on the read pool.

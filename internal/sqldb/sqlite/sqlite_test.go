@@ -1,0 +1,150 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/securecart/securecart/internal/sqldb"
+)
+
+func open(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	err = db.Write(context.Background(), func(tx sqldb.Tx) error {
+		_, err := tx.Exec(context.Background(), "CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func count(t *testing.T, db *DB) int64 {
+	t.Helper()
+	var n int64
+	err := db.Read(context.Background(), func(tx sqldb.Tx) error {
+		return tx.QueryRow(context.Background(), "SELECT COUNT(*) FROM kv").Scan(&n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestGroupCommitIsolatesFailures runs many concurrent writes, some of which
+// fail or panic: exactly the others are committed.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	results := make([]error, 300)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = db.Write(ctx, func(tx sqldb.Tx) error {
+				if _, err := tx.Exec(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", fmt.Sprint(i), i); err != nil {
+					return err
+				}
+				switch i % 10 {
+				case 3:
+					return errors.New("refused")
+				case 7:
+					panic("boom")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range results {
+		if (i%10 == 3 || i%10 == 7) != (err != nil) {
+			t.Fatalf("write %d: err = %v", i, err)
+		}
+	}
+	if n := count(t, db); n != 240 {
+		t.Fatalf("%d rows, want 240", n)
+	}
+}
+
+// TestBatchRolledBackByDiskFull fills the database inside a batch: the
+// writes that shared the lost transaction report an error, and the writes
+// queued after it still commit.
+func TestBatchRolledBackByDiskFull(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	var pages int64
+	err := db.Write(ctx, func(tx sqldb.Tx) error {
+		if err := tx.QueryRow(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages+4))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<10)
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Write(ctx, func(tx sqldb.Tx) error {
+				v := any(i)
+				if i%8 == 0 {
+					v = big
+				}
+				_, err := tx.Exec(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", fmt.Sprint(i), v)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	acked := 0
+	for _, err := range errs {
+		if err == nil {
+			acked++
+		}
+	}
+	// Every acknowledged write is there, and nothing else.
+	if n := count(t, db); n != int64(acked) {
+		t.Fatalf("%d rows after %d acknowledged writes", n, acked)
+	}
+	if acked == 0 || acked == len(errs) {
+		t.Fatalf("%d of %d acknowledged: the test did not exercise a full disk", acked, len(errs))
+	}
+	if err := db.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCloseFailsQueuedWrites(t *testing.T) {
+	db := open(t)
+	db.Close()
+	err := db.Write(context.Background(), func(sqldb.Tx) error { return nil })
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("write after close: %v", err)
+	}
+}
+
+func TestFileIsPrivate(t *testing.T) {
+	db := open(t)
+	fi, err := statMode(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi&0o077 != 0 {
+		t.Fatalf("database file mode %o", fi)
+	}
+}
