@@ -101,3 +101,13 @@ func (m Meta) DeleteMeta(ctx context.Context, name string) error {
 		return err
 	})
 }
+
+// RootID returns the check value of the root key that db's keystore is
+// wrapped under, or ErrNoMeta for a keystore never opened.
+func RootID(ctx context.Context, db sqldb.DB) (string, error) {
+	if err := db.Migrate(ctx, Component, Migrations); err != nil {
+		return "", err
+	}
+	v, err := Meta{db}.GetMeta(ctx, metaRootID)
+	return string(v), err
+}

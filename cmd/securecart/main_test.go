@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes the command line in-process and returns its output.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRoot()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := run(t, args...)
+	if err != nil {
+		t.Fatalf("securecart %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func TestVersion(t *testing.T) {
+	if out := mustRun(t, "version"); !strings.HasPrefix(out, "securecart ") {
+		t.Fatalf("version = %q", out)
+	}
+}
+
+func TestClassifyPrintsTheDataMap(t *testing.T) {
+	out := mustRun(t, "classify")
+	for _, want := range []string{"customers.email", "pii", "sealed, blind-indexed, masked", "customer-pii"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("classify output lacks %q", want)
+		}
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(mustRun(t, "classify", "--json")), &rows); err != nil || len(rows) < 20 {
+		t.Fatalf("classify --json: %d rows, %v", len(rows), err)
+	}
+}
+
+func TestKeysLifecycle(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	d := "--data-dir=" + dir
+	out := mustRun(t, d, "keys", "list")
+	if strings.Count(out, "active") != 6 {
+		t.Fatalf("keys list:\n%s", out)
+	}
+	mustRun(t, d, "keys", "rotate", "customer-pii")
+	mustRun(t, d, "keys", "rewrap", "customer-pii")
+	mustRun(t, d, "keys", "destroy", "customer-pii", "1")
+	if _, err := run(t, d, "keys", "destroy", "customer-pii", "2"); err == nil {
+		t.Fatal("destroying the active version succeeded")
+	}
+	if _, err := run(t, d, "keys", "rotate", "no-such-domain"); err == nil {
+		t.Fatal("unknown domain accepted")
+	}
+	out = mustRun(t, d, "keys", "list", "--json")
+	if !strings.Contains(out, `"destroyed"`) {
+		t.Fatalf("keys list --json:\n%s", out)
+	}
+	mustRun(t, d, "keys", "rotate", "blind-index")
+
+	backup := filepath.Join(t.TempDir(), "ks.jsonl")
+	mustRun(t, d, "keys", "backup", "--out", backup)
+	if b, _ := os.ReadFile(backup); !bytes.Contains(b, []byte("securecart-keystore-snapshot-v1")) {
+		t.Fatal("keystore backup lacks its header")
+	}
+}
+
+func TestRootKeyRecovery(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	d := "--data-dir=" + dir
+	t.Setenv(recoveryEnv, "a long recovery passphrase")
+	mustRun(t, d, "keys", "list")
+	export := filepath.Join(t.TempDir(), "root.json")
+	mustRun(t, d, "keys", "export-root", "--out", export)
+	if fi, err := os.Stat(export); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("export file: %v", err)
+	}
+	if _, err := run(t, d, "keys", "export-root", "--out", export); err == nil {
+		t.Fatal("export overwrote an existing file")
+	}
+
+	// The machine is lost: the key file goes, the data stays.
+	os.Remove(filepath.Join(dir, "root.key"))
+	out, err := run(t, d, "keys", "list")
+	if err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("list without root key: %v\n%s", err, out)
+	}
+	t.Setenv(recoveryEnv, "the wrong passphrase")
+	if _, err := run(t, d, "keys", "import-root", export); err == nil {
+		t.Fatal("import with the wrong passphrase succeeded")
+	}
+	t.Setenv(recoveryEnv, "a long recovery passphrase")
+	mustRun(t, d, "keys", "import-root", export)
+	mustRun(t, d, "keys", "list")
+
+	// After a root rotation the old export is refused with a hint.
+	mustRun(t, d, "keys", "rotate-root")
+	os.Remove(filepath.Join(dir, "root.key"))
+	if _, err := run(t, d, "keys", "import-root", export); err == nil || !strings.Contains(err.Error(), "wrapped under") {
+		t.Fatalf("stale export: %v", err)
+	}
+}
+
+func TestPassphraseProvider(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	args := []string{"--data-dir=" + dir, "--root-key-provider=passphrase"}
+	t.Setenv("SECURECART_ROOT_PASSPHRASE", "correct horse battery staple")
+	mustRun(t, append(args, "keys", "list")...)
+	if _, err := os.Stat(filepath.Join(dir, "root.key")); err == nil {
+		t.Fatal("the passphrase provider wrote a key file")
+	}
+	t.Setenv("SECURECART_ROOT_PASSPHRASE", "not the passphrase")
+	if _, err := run(t, append(args, "keys", "list")...); err == nil {
+		t.Fatal("wrong passphrase accepted")
+	}
+}
+
+func TestEnvironmentAndFlags(t *testing.T) {
+	envDir := filepath.Join(t.TempDir(), "env")
+	flagDir := filepath.Join(t.TempDir(), "flag")
+	t.Setenv("SECURECART_DATA_DIR", envDir)
+	mustRun(t, "keys", "list")
+	if _, err := os.Stat(filepath.Join(envDir, "securecart.db")); err != nil {
+		t.Fatal("SECURECART_DATA_DIR ignored")
+	}
+	mustRun(t, "--data-dir", flagDir, "keys", "list")
+	if _, err := os.Stat(filepath.Join(flagDir, "securecart.db")); err != nil {
+		t.Fatal("the flag did not win over the environment")
+	}
+}

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.RootKeyInDataDir() {
+		t.Fatal("default root key should sit in the data directory")
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	env := map[string]string{
+		"SECURECART_DATA_DIR":      "/var/lib/sc",
+		"SECURECART_DATABASE":      "postgres://db/sc",
+		"SECURECART_ROOT_KEY_FILE": "/etc/securecart/root.key",
+		"SECURECART_CRYPTO_PERIOD": "720h",
+	}
+	c := Default()
+	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/var/lib/sc" || !c.IsPostgres() || c.KeyFile() != "/etc/securecart/root.key" ||
+		c.CryptoPeriod != 720*time.Hour || c.RootKeyInDataDir() {
+		t.Fatalf("config = %+v", c)
+	}
+	bad := Default()
+	if err := bad.FromEnv(func(k string) string {
+		if k == "SECURECART_CRYPTO_PERIOD" {
+			return "soon"
+		}
+		return ""
+	}); err == nil {
+		t.Fatal("bad duration accepted")
+	}
+}
+
+func TestValidateRefusesUnsafe(t *testing.T) {
+	cases := map[string]func(*Config){
+		"no data dir":    func(c *Config) { c.DataDir = "" },
+		"bad database":   func(c *Config) { c.Database = "mysql://x" },
+		"bad provider":   func(c *Config) { c.RootKeyProvider = "env" },
+		"short period":   func(c *Config) { c.CryptoPeriod = time.Hour },
+		"long period":    func(c *Config) { c.CryptoPeriod = 5 * 365 * 24 * time.Hour },
+		"tiny key cache": func(c *Config) { c.KeyCacheSize = 1 },
+	}
+	for name, mutate := range cases {
+		c := Default()
+		mutate(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestEnsureDataDir(t *testing.T) {
+	c := Default()
+	c.DataDir = filepath.Join(t.TempDir(), "data")
+	if err := c.EnsureDataDir(); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(c.DataDir)
+	if fi.Mode().Perm() != 0o700 {
+		t.Fatalf("mode %o", fi.Mode().Perm())
+	}
+	os.Chmod(c.DataDir, 0o755)
+	if err := c.EnsureDataDir(); err == nil || !strings.Contains(err.Error(), "chmod 700") {
+		t.Fatalf("world-readable data dir: %v", err)
+	}
+}
