@@ -144,40 +144,28 @@ func (k *Keystore) Rewrap(ctx context.Context, d Domain, progress func(done, tot
 		return 0, err
 	}
 	var total int64
-	err = k.db.Read(ctx, func(tx sqldb.Tx) error {
-		return tx.QueryRow(ctx, "SELECT COUNT(*) FROM ks_data_keys WHERE domain = ? AND kek_version < ?"+
-			" AND state <> ?", int64(d), int64(target.version), int64(Destroyed)).Scan(&total)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("rewrap %s: %w", d, err)
-	}
-	var done, after int64
-	for {
-		batch, err := k.rewrapRead(ctx, d, target.version, after)
-		if err != nil {
-			return done, fmt.Errorf("rewrap %s: %w", d, err)
-		}
-		if len(batch) == 0 {
-			break
-		}
-		after = batch[len(batch)-1].id
-		if err := k.rewrapOpenSeal(d, target, batch); err != nil {
-			return done, fmt.Errorf("rewrap %s: %w", d, err)
-		}
-		var n int64
-		err = k.db.Write(ctx, func(tx sqldb.Tx) error {
-			n = 0
-			for _, r := range batch {
-				c, err := tx.Exec(ctx, "UPDATE ks_data_keys SET wrapped = ?, kek_version = ?"+
-					" WHERE id = ? AND kek_version = ? AND state <> ?",
-					r.wrapped, int64(target.version), r.id, r.version, int64(Destroyed))
-				if err != nil {
-					return err
-				}
-				n += c
-			}
-			return nil
+	if progress != nil {
+		err = k.db.Read(ctx, func(tx sqldb.Tx) error {
+			return tx.QueryRow(ctx, "SELECT COUNT(*) FROM ks_data_keys WHERE domain = ? AND kek_version < ?"+
+				" AND state <> ?", int64(d), int64(target.version), int64(Destroyed)).Scan(&total)
 		})
+		if err != nil {
+			return 0, fmt.Errorf("rewrap %s: %w", d, err)
+		}
+	}
+	// Reading and re-wrapping the next batch overlaps with writing the
+	// previous one.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []rewrapRow, 1)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		errc <- k.rewrapProduce(ctx, d, target, batches)
+	}()
+	var done int64
+	for batch := range batches {
+		n, err := k.updateWrapped(ctx, target.version, batch)
 		if err != nil {
 			return done, fmt.Errorf("rewrap %s: %w", d, err)
 		}
@@ -186,16 +174,47 @@ func (k *Keystore) Rewrap(ctx context.Context, d Domain, progress func(done, tot
 			progress(done, max(total, done))
 		}
 	}
+	if err := <-errc; err != nil {
+		return done, fmt.Errorf("rewrap %s: %w", d, err)
+	}
 	k.log.Info("rewrapped data keys", "domain", d.String(), "version", target.version, "keys", done)
 	return done, nil
 }
 
-func (k *Keystore) rewrapRead(ctx context.Context, d Domain, target uint32, after int64) ([]rewrapRow, error) {
-	var batch []rewrapRow
+// rewrapProduce reads the keys under each older version, one version at a
+// time so that each batch is a range of the (domain, kek_version, id) index
+// with no sorting, and sends them re-wrapped under target.
+func (k *Keystore) rewrapProduce(ctx context.Context, d Domain, target *kek, out chan<- []rewrapRow) error {
+	for v := uint32(1); v < target.version; v++ {
+		var after int64
+		for {
+			batch, err := k.rewrapRead(ctx, d, v, after)
+			if err != nil || len(batch) == 0 {
+				if err != nil {
+					return err
+				}
+				break
+			}
+			after = batch[len(batch)-1].id
+			if err := k.rewrapOpenSeal(d, target, batch); err != nil {
+				return err
+			}
+			select {
+			case out <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+func (k *Keystore) rewrapRead(ctx context.Context, d Domain, version uint32, after int64) ([]rewrapRow, error) {
+	batch := make([]rewrapRow, 0, RewrapBatch)
 	err := k.db.Read(ctx, func(tx sqldb.Tx) error {
 		rs, err := tx.Query(ctx, "SELECT id, kek_version, wrapped FROM ks_data_keys"+
-			" WHERE domain = ? AND kek_version < ? AND state <> ? AND id > ? ORDER BY id LIMIT ?",
-			int64(d), int64(target), int64(Destroyed), after, RewrapBatch)
+			" WHERE domain = ? AND kek_version = ? AND id > ? AND state <> ? ORDER BY id LIMIT ?",
+			int64(d), int64(version), after, int64(Destroyed), RewrapBatch)
 		if err != nil {
 			return err
 		}

@@ -75,7 +75,7 @@ func (k *Keystore) fillPool(ctx context.Context, d Domain) error {
 	}
 	now := k.cfg.Now()
 	keys := make([]*dataKey, 0, n)
-	wrapped := make([][]byte, 0, n)
+	rows := make([]dataKeyRow, 0, n)
 	for range n {
 		dk, w, err := k.generate(d, kk)
 		if err != nil {
@@ -83,31 +83,9 @@ func (k *Keystore) fillPool(ctx context.Context, d Domain) error {
 		}
 		dk.checkedAt = now
 		keys = append(keys, dk)
-		wrapped = append(wrapped, w)
+		rows = append(rows, dataKeyRow{id: dk.id, wrapped: w})
 	}
-	err = k.db.Write(ctx, func(tx sqldb.Tx) error {
-		// Lock the KEK version and check that it is still active: another
-		// node may have rotated it, and even destroyed it, since this one
-		// loaded it.
-		locked, err := tx.Exec(ctx, "UPDATE ks_keks SET state = state WHERE domain = ? AND version = ? AND state = ?",
-			int64(d), int64(kk.version), int64(Active))
-		if err != nil {
-			return err
-		}
-		if locked != 1 {
-			return errStaleKEK
-		}
-		for i, dk := range keys {
-			_, err := tx.Exec(ctx, "INSERT INTO ks_data_keys (id, domain, owner, kek_version,"+
-				" wrapped, state, seals_reserved, created_at) VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
-				int64(dk.id), int64(d), int64(kk.version), wrapped[i], int64(Active),
-				int64(k.initialReserve()), sqldb.Micros(now))
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = k.insertDataKeys(ctx, d, kk.version, rows, int64(k.initialReserve()))
 	if errors.Is(err, errStaleKEK) {
 		// Reload; the caller's next fill uses the current version.
 		return k.Refresh(ctx)
@@ -147,6 +125,22 @@ func (k *Keystore) generate(d Domain, kk *kek) (*dataKey, []byte, error) {
 		return nil, nil, err
 	}
 	return &dataKey{id: id, domain: d, aead: aead, limit: k.initialReserve()}, w, nil
+}
+
+// lockActiveKEK locks version v of d's KEK for the rest of tx and checks
+// that it is still active: another node may have rotated it, and even
+// destroyed it, since this one loaded it. Keys wrapped under it must not be
+// stored then.
+func lockActiveKEK(ctx context.Context, tx sqldb.Tx, d Domain, v uint32) error {
+	n, err := tx.Exec(ctx, "UPDATE ks_keks SET state = state WHERE domain = ? AND version = ? AND state = ?",
+		int64(d), int64(v), int64(Active))
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return errStaleKEK
+	}
+	return nil
 }
 
 // initialReserve is the seal budget of a new data key, never over the cap.

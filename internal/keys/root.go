@@ -32,7 +32,24 @@ func (k RootKey) ID() string { return k.s.id() }
 func (k RootKey) Equal(o RootKey) bool { return k.s.Equal(o.s) }
 
 // String prints a placeholder, never the key.
-func (k RootKey) String() string { return "RootKey(" + k.ID() + ")" }
+func (k RootKey) String() string {
+	if k.s == nil {
+		return "RootKey(none)"
+	}
+	return "RootKey(" + k.ID() + ")"
+}
+
+// GoString prints the same placeholder as String.
+func (k RootKey) GoString() string { return k.String() }
+
+// Format prints the placeholder whatever the verb.
+func (k RootKey) Format(f fmt.State, _ rune) { f.Write([]byte(k.String())) }
+
+// MarshalJSON refuses: a root key is never serialized by accident.
+func (k RootKey) MarshalJSON() ([]byte, error) { return nil, errMarshalSecret }
+
+// MarshalText refuses for the same reason.
+func (k RootKey) MarshalText() ([]byte, error) { return nil, errMarshalSecret }
 
 // Wipe zeroes the key material.
 func (k RootKey) Wipe() { k.s.wipe() }
@@ -400,3 +417,12 @@ func (p *PassphraseProvider) Promote(ctx context.Context) error {
 func (p *PassphraseProvider) Discard(ctx context.Context) error {
 	return p.Meta.DeleteMeta(ctx, metaRootStaged)
 }
+
+// String prints the provider without its passphrase.
+func (p *PassphraseProvider) String() string { return "PassphraseProvider([passphrase])" }
+
+// GoString prints the same as String.
+func (p *PassphraseProvider) GoString() string { return p.String() }
+
+// Format prints the same as String whatever the verb.
+func (p *PassphraseProvider) Format(f fmt.State, _ rune) { f.Write([]byte(p.String())) }

@@ -120,10 +120,22 @@ func TestSecretsDoNotMarshal(t *testing.T) {
 		t.Error("gob encoded a secret")
 	}
 
-	// A RootKey has no exported fields: JSON sees an empty object.
-	b, err := json.Marshal(root)
-	if err != nil || string(b) != "{}" {
-		t.Errorf("json.Marshal(RootKey) = %q, %v; want {}", b, err)
+	// A RootKey either refuses or, having no exported fields, is an
+	// empty object; either way no key material comes out.
+	cases := []struct {
+		name  string
+		v     any
+		empty string
+	}{
+		{"RootKey", root, `{}`},
+		{"struct with RootKey", struct{ K RootKey }{root}, `{"K":{}}`},
+	}
+	for _, tc := range cases {
+		b, err := json.Marshal(tc.v)
+		if err == nil && string(b) != tc.empty {
+			t.Errorf("json.Marshal(%s) = %q, want an error or %s", tc.name, b, tc.empty)
+		}
+		assertNoLeak(t, "JSON of "+tc.name, string(b), root.s.b[:])
 	}
 }
 

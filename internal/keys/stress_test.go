@@ -97,7 +97,7 @@ func TestRotateUnderLoad(t *testing.T) {
 		}
 		wg.Go(func() {
 			for {
-				time.Sleep(run / 8)
+				time.Sleep(min(run/8, time.Until(deadline)))
 				if !time.Now().Before(deadline) {
 					return
 				}

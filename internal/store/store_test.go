@@ -212,12 +212,11 @@ func TestProductsAndOrders(t *testing.T) {
 		}
 
 		price := int64(999)
-		up, err := e.s.UpdateProduct(e.ctx, tee.ID, tee.Version+1, store.ProductPatch{Price: &price})
-		if err != nil && !errors.Is(err, store.ErrConflict) {
-			t.Fatal(err)
+		if _, err := e.s.UpdateProduct(e.ctx, tee.ID, tee.Version, store.ProductPatch{Price: &price}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("stale product update: %v", err)
 		}
 		cur, _ := e.s.GetProduct(e.ctx, tee.ID)
-		if up, err = e.s.UpdateProduct(e.ctx, tee.ID, cur.Version, store.ProductPatch{Price: &price}); err != nil || up.Price != 999 {
+		if up, err := e.s.UpdateProduct(e.ctx, tee.ID, cur.Version, store.ProductPatch{Price: &price}); err != nil || up.Price != 999 {
 			t.Fatalf("UpdateProduct = %+v, %v", up, err)
 		}
 		if err := e.s.DeleteProduct(e.ctx, tee.ID); err != nil {

@@ -62,7 +62,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)",
-		"foreign_keys(1)"}
+		"foreign_keys(1)", "cache_size(-65536)", "mmap_size(1073741824)", "temp_store(MEMORY)"}
 	writer, err := sql.Open("sqlite", dsn(path, pragmas))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)

@@ -1,0 +1,91 @@
+package keys
+
+import (
+	"context"
+
+	"github.com/securecart/securecart/internal/sqldb"
+)
+
+// Bulk writes of data keys. SQLite runs in-process, so a prepared statement
+// per row is fastest there; PostgreSQL would pay a round trip per row, so it
+// gets the whole batch as arrays in one statement.
+
+// dataKeyRow is a data key on its way to the database.
+type dataKeyRow struct {
+	id      uint64
+	owner   string // empty for a pooled key
+	wrapped []byte
+}
+
+func (k *Keystore) insertDataKeys(ctx context.Context, d Domain, kekVersion uint32, rows []dataKeyRow, reserve int64) error {
+	now := sqldb.Micros(k.cfg.Now())
+	return k.db.Write(ctx, func(tx sqldb.Tx) error {
+		if err := lockActiveKEK(ctx, tx, d, kekVersion); err != nil {
+			return err
+		}
+		if k.db.Engine() == sqldb.Postgres {
+			ids := make([]int64, len(rows))
+			owners := make([]*string, len(rows))
+			wrapped := make([][]byte, len(rows))
+			for i := range rows {
+				ids[i], wrapped[i] = int64(rows[i].id), rows[i].wrapped
+				if rows[i].owner != "" {
+					owners[i] = &rows[i].owner
+				}
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO ks_data_keys (id, domain, owner, kek_version, wrapped, state,"+
+				" seals_reserved, created_at) SELECT u.id, ?, u.owner, ?, u.wrapped, ?, ?, ?"+
+				" FROM unnest(?::bigint[], ?::text[], ?::bytea[]) AS u(id, owner, wrapped)",
+				int64(d), int64(kekVersion), int64(Active), reserve, now, ids, owners, wrapped)
+			return err
+		}
+		for _, r := range rows {
+			var owner any
+			if r.owner != "" {
+				owner = r.owner
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO ks_data_keys (id, domain, owner, kek_version, wrapped, state,"+
+				" seals_reserved, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+				int64(r.id), int64(d), owner, int64(kekVersion), r.wrapped, int64(Active), reserve, now)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// updateWrapped stores re-wrapped keys, each only if it is still under the
+// version it was read with and not destroyed meanwhile. It returns how many
+// rows changed.
+func (k *Keystore) updateWrapped(ctx context.Context, target uint32, batch []rewrapRow) (int64, error) {
+	var n int64
+	err := k.db.Write(ctx, func(tx sqldb.Tx) error {
+		n = 0
+		if k.db.Engine() == sqldb.Postgres {
+			ids := make([]int64, len(batch))
+			olds := make([]int64, len(batch))
+			wrapped := make([][]byte, len(batch))
+			for i, r := range batch {
+				ids[i], olds[i], wrapped[i] = r.id, r.version, r.wrapped
+			}
+			var err error
+			n, err = tx.Exec(ctx, "UPDATE ks_data_keys AS d SET wrapped = u.wrapped, kek_version = ?"+
+				" FROM unnest(?::bigint[], ?::bigint[], ?::bytea[]) AS u(id, old, wrapped)"+
+				" WHERE d.id = u.id AND d.kek_version = u.old AND d.state <> ?",
+				int64(target), ids, olds, wrapped, int64(Destroyed))
+			return err
+		}
+		for _, r := range batch {
+			c, err := tx.Exec(ctx, "UPDATE ks_data_keys SET wrapped = ?, kek_version = ?"+
+				" WHERE id = ? AND kek_version = ? AND state <> ?",
+				r.wrapped, int64(target), r.id, r.version, int64(Destroyed))
+			if err != nil {
+				return err
+			}
+			n += c
+		}
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,171 @@
+// Command benchreport turns `go test -bench` output into docs/benchmarks.md:
+// each figure beside the baseline it is judged against, measured in the same
+// run, with the ratio and the target.
+//
+//	go test -run '^$' -bench . ./internal/... | go run ./tools/benchreport > docs/benchmarks.md
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// result is one benchmark's metrics by unit ("ns/op", "ops/s", ...).
+type result map[string]float64
+
+var lineRE = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+func parse(r io.Reader) (map[string]result, []string, string) {
+	res := map[string]result{}
+	var order []string
+	cpu := ""
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "cpu: ") {
+			cpu = strings.TrimPrefix(line, "cpu: ")
+		}
+		m := lineRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		f := strings.Fields(m[2])
+		r := result{}
+		for i := 0; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+				r[f[i+1]] = v
+			}
+		}
+		if _, seen := res[m[1]]; !seen {
+			order = append(order, m[1])
+		}
+		res[m[1]] = r
+	}
+	return res, order, cpu
+}
+
+type report struct {
+	w   io.Writer
+	res map[string]result
+}
+
+func (r *report) get(name, unit string) (float64, bool) {
+	v, ok := r.res[name][unit]
+	return v, ok
+}
+
+func (r *report) row(label, name, unit, baseLabel, base string, want func(float64) bool, target string) {
+	v, ok1 := r.get(name, unit)
+	b, ok2 := r.get(base, unit)
+	if !ok1 || !ok2 || b == 0 {
+		fmt.Fprintf(r.w, "| %s | not measured | | | | %s |\n", label, target)
+		return
+	}
+	ratio := v / b
+	verdict := "missed"
+	if want(ratio) {
+		verdict = "met"
+	}
+	fmt.Fprintf(r.w, "| %s | %s %s | %s: %s %s | %.2fx | %s | %s |\n",
+		label, num(v), unit, baseLabel, num(b), unit, ratio, verdict, target)
+}
+
+func num(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+func main() {
+	res, order, cpu := parse(os.Stdin)
+	r := &report{w: os.Stdout, res: res}
+	w := r.w
+	fmt.Fprintf(w, "# Benchmarks\n\n")
+	fmt.Fprintf(w, "Measured %s on %s (%d cores), %s. Every figure and its baseline come from the same run.\n",
+		time.Now().UTC().Format("2006-01-02"), cpu, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(w, "Reproduce with `make bench` (PostgreSQL at 127.0.0.1:5432; see the Makefile for the sizes).\n\n")
+
+	fmt.Fprintf(w, "## Sealing a 64-byte field\n\n")
+	fmt.Fprintf(w, "| operation | SecureCart | baseline | ratio | target | |\n|---|---|---|---|---|---|\n")
+	le := func(x float64) func(float64) bool { return func(v float64) bool { return v <= x } }
+	ge := func(x float64) func(float64) bool { return func(v float64) bool { return v >= x } }
+	r.row("seal through the keystore (customer's cached data key)", "BenchmarkFieldSeal64", "ns/op",
+		"raw AES-256-GCM + random nonce", "BenchmarkRawGCMSeal64", le(1.5), "at most 1.5x")
+	r.row("open through the keystore (cached data key)", "BenchmarkFieldOpen64", "ns/op",
+		"raw AES-256-GCM open", "BenchmarkRawGCMOpen64", le(1.5), "at most 1.5x")
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "## Store operations, sealed beside a no-op sealer\n\n")
+	fmt.Fprintf(w, "The no-op sealer frames values as envelopes without encrypting them.\n\n")
+	fmt.Fprintf(w, "| operation | sealed | baseline | ratio | target | |\n|---|---|---|---|---|---|\n")
+	for _, eng := range []string{"sqlite", "postgres"} {
+		for _, op := range []string{"CreateCustomer", "GetCustomer"} {
+			name := "Benchmark" + op + "/" + eng
+			r.row(op+" on "+eng, name+"/sealed", "ops/s", "no-op sealer", name+"/noop", ge(0.85), "at least 0.85x")
+		}
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "## Durable creates on SQLite (group commit)\n\n")
+	fmt.Fprintf(w, "| writers | creates/s | baseline | ratio | target | |\n|---|---|---|---|---|---|\n")
+	r.row("16 concurrent writers", "BenchmarkDurableCreates/sqlite/writers-16", "creates/s",
+		"1 writer", "BenchmarkDurableCreates/sqlite/writers-1", ge(5), "at least 5x")
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "## Lookup by email on SQLite\n\n")
+	if m, ok := res["BenchmarkLookupByEmail"]; ok {
+		verdict := "missed"
+		if m["p50-ms"] < 1 {
+			verdict = "met"
+		}
+		fmt.Fprintf(w, "| customers | p50 | p99 | target | |\n|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "| %s | %.3f ms | %.3f ms | p50 under 1 ms | %s |\n\n", num(m["customers"]), m["p50-ms"], m["p99-ms"], verdict)
+	} else {
+		fmt.Fprintf(w, "not measured\n\n")
+	}
+
+	fmt.Fprintf(w, "## Rewrap of data keys\n\n")
+	fmt.Fprintf(w, "| engine | keys | keys/s | target | |\n|---|---|---|---|---|\n")
+	for _, eng := range []string{"sqlite", "postgres"} {
+		m, ok := res["BenchmarkRewrap/"+eng]
+		if !ok {
+			fmt.Fprintf(w, "| %s | not measured | | | |\n", eng)
+			continue
+		}
+		target, verdict := "at least 100,000 keys/s", "missed"
+		if m["keys/s"] >= 100000 {
+			verdict = "met"
+		}
+		if eng == "postgres" {
+			target, verdict = "reported beside SQLite", "-"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", eng, num(m["keys"]), num(m["keys/s"]), target, verdict)
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "## All figures\n\n| benchmark | metrics |\n|---|---|\n")
+	for _, name := range order {
+		units := make([]string, 0, len(res[name]))
+		for u := range res[name] {
+			units = append(units, u)
+		}
+		sort.Strings(units)
+		var parts []string
+		for _, u := range units {
+			parts = append(parts, num(res[name][u])+" "+u)
+		}
+		fmt.Fprintf(w, "| %s | %s |\n", strings.TrimPrefix(name, "Benchmark"), strings.Join(parts, ", "))
+	}
+}
