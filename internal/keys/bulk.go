@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"strings"
 
 	"github.com/securecart/securecart/internal/sqldb"
 )
@@ -39,14 +40,23 @@ func (k *Keystore) insertDataKeys(ctx context.Context, d Domain, kekVersion uint
 				int64(d), int64(kekVersion), int64(Active), reserve, now, ids, owners, wrapped)
 			return err
 		}
-		for _, r := range rows {
-			var owner any
-			if r.owner != "" {
-				owner = r.owner
+		// Many rows per statement: SQLite runs in-process, but each
+		// statement still costs a bind and a step.
+		const perStmt = 64
+		for start := 0; start < len(rows); start += perStmt {
+			chunk := rows[start:min(start+perStmt, len(rows))]
+			args := make([]any, 0, len(chunk)*8)
+			for _, r := range chunk {
+				var owner any
+				if r.owner != "" {
+					owner = r.owner
+				}
+				args = append(args, int64(r.id), int64(d), owner, int64(kekVersion), r.wrapped,
+					int64(Active), reserve, now)
 			}
+			values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)), ", ")
 			_, err := tx.Exec(ctx, "INSERT INTO ks_data_keys (id, domain, owner, kek_version, wrapped, state,"+
-				" seals_reserved, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-				int64(r.id), int64(d), owner, int64(kekVersion), r.wrapped, int64(Active), reserve, now)
+				" seals_reserved, created_at) VALUES "+values, args...)
 			if err != nil {
 				return err
 			}

@@ -90,6 +90,11 @@ func (k *Keystore) fillPool(ctx context.Context, d Domain) error {
 		// Reload; the caller's next fill uses the current version.
 		return k.Refresh(ctx)
 	}
+	if sqldb.IsUniqueViolation(err) {
+		// Another node picked one of these ids in the same millisecond;
+		// the caller's next fill draws new ones.
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("create data keys: %w", err)
 	}
@@ -106,7 +111,7 @@ func (k *Keystore) fillPool(ctx context.Context, d Domain) error {
 
 // generate makes a data key and its wrapped form under kk.
 func (k *Keystore) generate(d Domain, kk *kek) (*dataKey, []byte, error) {
-	id, err := randomID()
+	id, err := newDataKeyID()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -57,6 +57,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -515,14 +516,32 @@ func (k *Keystore) Close() {
 	k.bg.Wait()
 }
 
-func randomID() (uint64, error) {
-	var b [8]byte
+// idEpoch is the origin of data key ids' time part.
+var idEpoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// lastID is the last data key id this process handed out.
+var lastID atomic.Uint64
+
+// newDataKeyID returns a data key id: milliseconds since idEpoch in the high
+// bits and 20 random bits below, never smaller than the previous id. New keys
+// therefore sit together at the end of the table, so the commits that create
+// and assign them touch few pages. Ids are not secret (envelope headers carry
+// them); two nodes that pick the same id in the same millisecond get a
+// primary-key conflict, and the pool retries.
+func newDataKeyID() (uint64, error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, err
+	}
+	ms := uint64(time.Since(idEpoch).Milliseconds())
+	cand := ms<<20 | uint64(binary.BigEndian.Uint32(b[:])&(1<<20-1))
 	for {
-		if _, err := rand.Read(b[:]); err != nil {
-			return 0, err
+		last := lastID.Load()
+		id := max(cand, last+1) & (1<<63 - 1)
+		if id == 0 {
+			id = 1
 		}
-		// 63 bits, so the id fits a signed BIGINT; never 0.
-		if id := binary.BigEndian.Uint64(b[:]) >> 1; id != 0 {
+		if lastID.CompareAndSwap(last, id) {
 			return id, nil
 		}
 	}

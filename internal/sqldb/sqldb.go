@@ -16,7 +16,10 @@
 // runs inside its own savepoint, and one fsync covers the batch. A function
 // that fails is rolled back to its savepoint without touching the others.
 // Functions passed to Write must therefore do only database work: no network
-// calls, no sleeping, nothing that waits on another Write.
+// calls, no sleeping, nothing that waits on another Write. A function may
+// run more than once before its write commits (when another write in its
+// batch fails, the batch runs again without it), so it must compute
+// everything it hands back from its last run.
 package sqldb
 
 import (

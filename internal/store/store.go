@@ -37,6 +37,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -110,11 +111,14 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// newID returns prefix_ followed by 128 random bits: unguessable, so ids
-// cannot be enumerated.
+// newID returns prefix_ followed by 48 bits of milliseconds since the Unix
+// epoch and 80 random bits. The random part makes ids unguessable, so they
+// cannot be enumerated; the time part makes new rows land at the end of the
+// primary-key index instead of on a random page, which keeps commits small.
 func newID(prefix string) string {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
 		panic("store: crypto/rand failed: " + err.Error())
 	}
 	return prefix + "_" + idEncoding.EncodeToString(b[:])

@@ -62,7 +62,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)",
-		"foreign_keys(1)", "cache_size(-65536)", "mmap_size(1073741824)", "temp_store(MEMORY)"}
+		"foreign_keys(1)", "cache_size(-8192)", "mmap_size(1073741824)", "temp_store(MEMORY)"}
 	writer, err := sql.Open("sqlite", dsn(path, pragmas))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -174,7 +174,7 @@ func (db *DB) run() {
 				break fill
 			}
 		}
-		db.commit(batch)
+		db.commitFast(batch)
 	}
 }
 
@@ -188,6 +188,57 @@ func (db *DB) drain() {
 			return
 		}
 	}
+}
+
+// commitFast runs a batch in one transaction without savepoints, which is
+// what almost every batch needs. If a write fails, the transaction is rolled
+// back, that write reports its error, and the others run again through
+// commit, each in its own savepoint. This is why a function passed to Write
+// must be safe to run more than once.
+func (db *DB) commitFast(batch []*writeReq) {
+	ctx := context.Background()
+	if _, err := db.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		for _, r := range batch {
+			r.done <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	t := &tx{db: db, conn: db.wconn, writer: true}
+	live := batch[:0:0]
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err
+			continue
+		}
+		if err := runProtected(t, r.fn); err != nil {
+			db.wconn.ExecContext(ctx, "ROLLBACK")
+			r.done <- err
+			rest := append(live, batch[i+1:]...)
+			if len(rest) > 0 {
+				db.commit(rest)
+			}
+			return
+		}
+		live = append(live, r)
+	}
+	_, err := db.wconn.ExecContext(ctx, "COMMIT")
+	if err != nil {
+		db.wconn.ExecContext(ctx, "ROLLBACK")
+		err = fmt.Errorf("commit: %w", err)
+	}
+	for _, r := range live {
+		r.done <- err
+	}
+}
+
+// runProtected runs fn, turning a panic into an error.
+func runProtected(t *tx, fn func(sqldb.Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+	}()
+	return fn(t)
 }
 
 // commit runs a batch in one transaction, each write in its own savepoint.
