@@ -27,7 +27,7 @@ bench:
 	SECURECART_TEST_POSTGRES_DSN='$(PG_DSN)' \
 	SECURECART_BENCH_CUSTOMERS=1000000 SECURECART_BENCH_REWRAP_KEYS=1000000 \
 	go test -run '^$$' -timeout 60m \
-		-bench 'FieldSeal64|FieldOpen64|RawGCM|CreateCustomer|GetCustomer|DurableCreates|LookupByEmail|Rewrap' \
+		-bench 'EnvelopeSeal64|EnvelopeOpen64|FieldSeal64|FieldOpen64|RawGCM|CreateCustomer|GetCustomer|DurableCreates|LookupByEmail|Rewrap' \
 		-benchtime 3s ./internal/keys ./internal/store | tee bench.out
 	go run ./tools/benchreport < bench.out > docs/benchmarks.md
 	rm -f bench.out

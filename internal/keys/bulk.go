@@ -86,10 +86,19 @@ func (k *Keystore) updateWrapped(ctx context.Context, target uint32, batch []rew
 				int64(target), ids, olds, wrapped, int64(Destroyed))
 			return err
 		}
-		for _, r := range batch {
-			c, err := tx.Exec(ctx, "UPDATE ks_data_keys SET wrapped = ?, kek_version = ?"+
-				" WHERE id = ? AND kek_version = ? AND state <> ?",
-				r.wrapped, int64(target), r.id, r.version, int64(Destroyed))
+		const perStmt = 100
+		for start := 0; start < len(batch); start += perStmt {
+			chunk := batch[start:min(start+perStmt, len(batch))]
+			args := make([]any, 0, 2+len(chunk)*3)
+			args = append(args, int64(target))
+			for _, r := range chunk {
+				args = append(args, r.id, r.version, r.wrapped)
+			}
+			args = append(args, int64(Destroyed))
+			values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(chunk)), ", ")
+			c, err := tx.Exec(ctx, "UPDATE ks_data_keys SET wrapped = u.column3, kek_version = ?"+
+				" FROM (VALUES "+values+") AS u WHERE ks_data_keys.id = u.column1"+
+				" AND ks_data_keys.kek_version = u.column2 AND ks_data_keys.state <> ?", args...)
 			if err != nil {
 				return err
 			}

@@ -81,7 +81,7 @@ func (k *Keystore) fillPool(ctx context.Context, d Domain) error {
 		if err != nil {
 			return err
 		}
-		dk.checkedAt = now
+		dk.checked.Store(now.UnixNano())
 		keys = append(keys, dk)
 		rows = append(rows, dataKeyRow{id: dk.id, wrapped: w})
 	}
@@ -154,12 +154,27 @@ func (k *Keystore) initialReserve() uint64 { return min(initialReserve, k.cfg.Se
 // Assign gives the pooled key to owner inside the caller's transaction. It
 // fails with ErrKeyTaken if the key is no longer free.
 func (k *Keystore) Assign(ctx context.Context, tx sqldb.Tx, key DataKey, owner string) error {
-	n, err := tx.Exec(ctx, "UPDATE ks_data_keys SET owner = ? WHERE id = ? AND owner IS NULL AND state = ?",
-		owner, int64(key.k.id), int64(Active))
+	s := k.AssignStmt(key, owner)
+	n, err := tx.Exec(ctx, s.Query, s.Args...)
 	if err != nil {
 		return fmt.Errorf("assign data key: %w", err)
 	}
-	if n != 1 {
+	return AssignResult(n)
+}
+
+// AssignStmt is the statement that Assign runs, for a caller that sends it
+// in one batch with its own statements; check what it affected with
+// AssignResult.
+func (k *Keystore) AssignStmt(key DataKey, owner string) sqldb.Stmt {
+	return sqldb.Stmt{
+		Query: "UPDATE ks_data_keys SET owner = ? WHERE id = ? AND owner IS NULL AND state = ?",
+		Args:  []any{owner, int64(key.k.id), int64(Active)},
+	}
+}
+
+// AssignResult turns the rows an AssignStmt affected into its outcome.
+func AssignResult(rowsAffected int64) error {
+	if rowsAffected != 1 {
 		return ErrKeyTaken
 	}
 	return nil
@@ -326,9 +341,7 @@ func (k *Keystore) ownerKey(ctx context.Context, d Domain, owner string) (*dataK
 
 // fresh reports whether a cached key was checked recently enough.
 func (k *Keystore) fresh(dk *dataKey) bool {
-	dk.mu.Lock()
-	defer dk.mu.Unlock()
-	return k.cfg.Now().Sub(dk.checkedAt) < k.cfg.CacheTTL
+	return k.nowNano()-dk.checked.Load() < int64(k.cfg.CacheTTL)
 }
 
 // load returns the data key with id, from the cache or the database.
@@ -386,7 +399,8 @@ func (k *Keystore) load(ctx context.Context, id uint64) (*dataKey, error) {
 		return nil, err
 	}
 	dk := &dataKey{id: id, domain: Domain(d), aead: aead,
-		used: uint64(reserved), limit: uint64(reserved), checkedAt: k.cfg.Now()}
+		used: uint64(reserved), limit: uint64(reserved)}
+	dk.checked.Store(k.cfg.Now().UnixNano())
 	if owner != nil {
 		dk.owner = *owner
 	}
@@ -410,9 +424,7 @@ func (k *Keystore) recheck(ctx context.Context, dk *dataKey) error {
 	if err != nil {
 		return fmt.Errorf("check data key: %w", err)
 	}
-	dk.mu.Lock()
-	dk.checkedAt = k.cfg.Now()
-	dk.mu.Unlock()
+	dk.checked.Store(k.cfg.Now().UnixNano())
 	return nil
 }
 

@@ -60,8 +60,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/securecart/securecart/internal/envelope"
 	"github.com/securecart/securecart/internal/sqldb"
 )
@@ -155,9 +153,6 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
 }
 
 // initialReserve is the seal budget recorded with a pooled data key when it
@@ -181,11 +176,11 @@ type dataKey struct {
 	domain Domain
 	aead   cipher.AEAD
 
-	mu        sync.Mutex
-	owner     string
-	used      uint64 // seals counted against the reservation
-	limit     uint64 // durable reservation
-	checkedAt time.Time
+	mu      sync.Mutex
+	owner   string
+	used    uint64       // seals counted against the reservation
+	limit   uint64       // durable reservation
+	checked atomic.Int64 // Unix nanoseconds of the last check that it exists
 }
 
 // DataKey is a data key handed out for a new owner: seal with it, then assign
@@ -215,8 +210,13 @@ type Keystore struct {
 	keks  map[Domain][]*kek // ascending versions
 	usage map[Domain][]UsageFunc
 
-	cache  *lru.Cache[uint64, *dataKey]
-	owners *lru.Cache[string, *dataKey]
+	coarse    atomic.Int64 // Unix nanoseconds, see startClock
+	stopClock chan struct{}
+	clockDone chan struct{}
+	closeOnce sync.Once
+
+	cache  *cache[uint64, *dataKey]
+	owners *cache[string, *dataKey]
 
 	poolMu    sync.Mutex
 	pools     map[Domain]chan *dataKey
@@ -250,13 +250,12 @@ func Open(ctx context.Context, db sqldb.DB, p Provider, cfg Config) (*Keystore, 
 		refilling: make(map[Domain]bool),
 		bidx:      make(map[uint32]*blindKey),
 	}
-	var err error
-	if k.cache, err = lru.New[uint64, *dataKey](cfg.CacheSize); err != nil {
-		return nil, err
+	if cfg.Now == nil {
+		k.cfg.Now = time.Now
+		k.startClock()
 	}
-	if k.owners, err = lru.New[string, *dataKey](cfg.CacheSize); err != nil {
-		return nil, err
-	}
+	k.cache = newCache[uint64, *dataKey](cfg.CacheSize)
+	k.owners = newCache[string, *dataKey](cfg.CacheSize)
 	if err := k.loadRoot(ctx); err != nil {
 		return nil, err
 	}
@@ -513,7 +512,46 @@ func (k *Keystore) Format(f fmt.State, _ rune) { f.Write([]byte("[keystore]")) }
 
 // Close waits for background work to finish.
 func (k *Keystore) Close() {
+	k.closeOnce.Do(func() {
+		if k.stopClock != nil {
+			close(k.stopClock)
+			<-k.clockDone
+		}
+	})
 	k.bg.Wait()
+}
+
+// clockTick is the resolution of the keystore's coarse clock.
+const clockTick = 250 * time.Millisecond
+
+// startClock keeps a coarse copy of the time, so that the cache's freshness
+// checks on every seal and open do not each read the clock.
+func (k *Keystore) startClock() {
+	k.coarse.Store(time.Now().UnixNano())
+	k.stopClock = make(chan struct{})
+	k.clockDone = make(chan struct{})
+	go func() {
+		defer close(k.clockDone)
+		t := time.NewTicker(clockTick)
+		defer t.Stop()
+		for {
+			select {
+			case now := <-t.C:
+				k.coarse.Store(now.UnixNano())
+			case <-k.stopClock:
+				return
+			}
+		}
+	}()
+}
+
+// nowNano is the time for freshness checks: the configured clock when a
+// test set one, else the coarse clock.
+func (k *Keystore) nowNano() int64 {
+	if k.stopClock == nil {
+		return k.cfg.Now().UnixNano()
+	}
+	return k.coarse.Load()
 }
 
 // idEpoch is the origin of data key ids' time part.

@@ -56,8 +56,17 @@ type DB interface {
 // Tx is a transaction.
 type Tx interface {
 	Exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
+	// ExecBatch runs independent statements in order and returns the rows
+	// each affected. PostgreSQL sends them in one round trip.
+	ExecBatch(ctx context.Context, stmts ...Stmt) ([]int64, error)
 	Query(ctx context.Context, query string, args ...any) (Rows, error)
 	QueryRow(ctx context.Context, query string, args ...any) Row
+}
+
+// Stmt is a statement with its arguments.
+type Stmt struct {
+	Query string
+	Args  []any
 }
 
 // Rows iterates over a query's result.

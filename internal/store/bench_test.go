@@ -36,8 +36,8 @@ func (noopSealer) NewDataKey(context.Context, envelope.Domain) (keys.DataKey, er
 func (n noopSealer) SealWith(_ context.Context, _ keys.DataKey, _ envelope.Binding, pt []byte) ([]byte, error) {
 	return n.frame(pt), nil
 }
-func (noopSealer) Assign(context.Context, sqldb.Tx, keys.DataKey, string) error { return nil }
-func (noopSealer) Assigned(keys.DataKey, string)                                {}
+func (noopSealer) AssignStmt(keys.DataKey, string) sqldb.Stmt { return sqldb.Stmt{} }
+func (noopSealer) Assigned(keys.DataKey, string)              {}
 func (n noopSealer) SealFor(_ context.Context, _ envelope.Domain, _ string, _ envelope.Binding, pt []byte) ([]byte, error) {
 	return n.frame(pt), nil
 }

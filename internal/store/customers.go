@@ -185,12 +185,27 @@ func (s *Store) CreateCustomer(ctx context.Context, n NewCustomer) (*Customer, e
 				return nil, err
 			}
 		}
+		ins, err := insertStmt("customers", row.columns())
+		if err != nil {
+			return nil, err
+		}
+		// The key's assignment and the row go in one round trip.
+		stmts := []sqldb.Stmt{ins}
+		if a := s.sec.AssignStmt(key, id); a.Query != "" {
+			stmts = append(stmts, a)
+		}
 		err = s.write(ctx, func(w *wtx) error {
-			if err := s.sec.Assign(ctx, w, key, id); err != nil {
+			n, err := w.ExecBatch(ctx, stmts...)
+			if sqldb.IsUniqueViolation(err) {
+				return ErrDuplicate
+			}
+			if err != nil {
 				return err
 			}
-			if err := w.insert(ctx, "customers", row.columns()); err != nil {
-				return err
+			if len(n) == 2 {
+				if err := keys.AssignResult(n[1]); err != nil {
+					return err
+				}
 			}
 			return w.record("customers", id, "insert", row)
 		})

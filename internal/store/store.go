@@ -74,7 +74,9 @@ func invalid(field, reason string) error { return &InvalidError{Field: field, Re
 type Sealer interface {
 	NewDataKey(ctx context.Context, d envelope.Domain) (keys.DataKey, error)
 	SealWith(ctx context.Context, key keys.DataKey, b envelope.Binding, plaintext []byte) ([]byte, error)
-	Assign(ctx context.Context, tx sqldb.Tx, key keys.DataKey, owner string) error
+	// AssignStmt gives a pooled key to owner; zero rows affected means the
+	// key was taken (keys.AssignResult). An empty query assigns nothing.
+	AssignStmt(key keys.DataKey, owner string) sqldb.Stmt
 	Assigned(key keys.DataKey, owner string)
 	SealFor(ctx context.Context, d envelope.Domain, owner string, b envelope.Binding, plaintext []byte) ([]byte, error)
 	Open(ctx context.Context, sealed []byte, b envelope.Binding) ([]byte, error)
@@ -223,8 +225,21 @@ func checkSealed(table string, cols []column) error {
 }
 
 func (w *wtx) insert(ctx context.Context, table string, cols []column) error {
-	if err := checkSealed(table, cols); err != nil {
+	s, err := insertStmt(table, cols)
+	if err != nil {
 		return err
+	}
+	_, err = w.Exec(ctx, s.Query, s.Args...)
+	if sqldb.IsUniqueViolation(err) {
+		return ErrDuplicate
+	}
+	return err
+}
+
+// insertStmt builds an insert after checking the data map.
+func insertStmt(table string, cols []column) (sqldb.Stmt, error) {
+	if err := checkSealed(table, cols); err != nil {
+		return sqldb.Stmt{}, err
 	}
 	names := make([]string, len(cols))
 	marks := make([]string, len(cols))
@@ -232,12 +247,8 @@ func (w *wtx) insert(ctx context.Context, table string, cols []column) error {
 	for i, c := range cols {
 		names[i], marks[i], args[i] = c.name, "?", c.value
 	}
-	_, err := w.Exec(ctx, "INSERT INTO "+table+" ("+strings.Join(names, ", ")+") VALUES ("+
-		strings.Join(marks, ", ")+")", args...)
-	if sqldb.IsUniqueViolation(err) {
-		return ErrDuplicate
-	}
-	return err
+	return sqldb.Stmt{Query: "INSERT INTO " + table + " (" + strings.Join(names, ", ") + ") VALUES (" +
+		strings.Join(marks, ", ") + ")", Args: args}, nil
 }
 
 // update sets cols on the row with id and the expected version, bumping the

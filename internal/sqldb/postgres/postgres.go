@@ -153,6 +153,28 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 	return tag.RowsAffected(), nil
 }
 
+func (t *tx) ExecBatch(ctx context.Context, stmts ...sqldb.Stmt) (out []int64, err error) {
+	var b pgx.Batch
+	for _, s := range stmts {
+		b.Queue(t.db.rebind(s.Query), s.Args...)
+	}
+	br := t.tx.SendBatch(ctx, &b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			out, err = nil, cerr
+		}
+	}()
+	out = make([]int64, len(stmts))
+	for i := range stmts {
+		tag, err := br.Exec()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = tag.RowsAffected()
+	}
+	return out, nil
+}
+
 func (t *tx) Query(ctx context.Context, query string, args ...any) (sqldb.Rows, error) {
 	rows, err := t.tx.Query(ctx, t.db.rebind(query), args...)
 	if err != nil {

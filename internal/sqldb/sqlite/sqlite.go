@@ -412,6 +412,18 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 	return res.RowsAffected()
 }
 
+func (t *tx) ExecBatch(ctx context.Context, stmts ...sqldb.Stmt) ([]int64, error) {
+	out := make([]int64, len(stmts))
+	for i, s := range stmts {
+		n, err := t.Exec(ctx, s.Query, s.Args...)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
 func (t *tx) Query(ctx context.Context, query string, args ...any) (sqldb.Rows, error) {
 	s, err := t.stmt(ctx, query)
 	if err != nil {
