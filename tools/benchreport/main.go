@@ -21,10 +21,27 @@ import (
 // result is one benchmark's metrics by unit ("ns/op", "ops/s", ...).
 type result map[string]float64
 
+// median reduces repeated runs of a benchmark (go test -count) to the
+// median of each metric.
+func median(runs []result) result {
+	out := result{}
+	for unit := range runs[0] {
+		var vs []float64
+		for _, r := range runs {
+			if v, ok := r[unit]; ok {
+				vs = append(vs, v)
+			}
+		}
+		sort.Float64s(vs)
+		out[unit] = vs[len(vs)/2]
+	}
+	return out
+}
+
 var lineRE = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
 
 func parse(r io.Reader) (map[string]result, []string, string) {
-	res := map[string]result{}
+	runs := map[string][]result{}
 	var order []string
 	cpu := ""
 	sc := bufio.NewScanner(r)
@@ -44,10 +61,14 @@ func parse(r io.Reader) (map[string]result, []string, string) {
 				r[f[i+1]] = v
 			}
 		}
-		if _, seen := res[m[1]]; !seen {
+		if _, seen := runs[m[1]]; !seen {
 			order = append(order, m[1])
 		}
-		res[m[1]] = r
+		runs[m[1]] = append(runs[m[1]], r)
+	}
+	res := map[string]result{}
+	for name, rs := range runs {
+		res[name] = median(rs)
 	}
 	return res, order, cpu
 }
@@ -93,7 +114,8 @@ func main() {
 	r := &report{w: os.Stdout, res: res}
 	w := r.w
 	fmt.Fprintf(w, "# Benchmarks\n\n")
-	fmt.Fprintf(w, "Measured %s on %s (%d cores), %s. Every figure and its baseline come from the same run.\n",
+	fmt.Fprintf(w, "Measured %s on %s (%d cores), %s. Every figure and its baseline come from the same run;\n"+
+		"where a benchmark ran several times (go test -count), the table shows the median.\n",
 		time.Now().UTC().Format("2006-01-02"), cpu, runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(w, "Reproduce with `make bench` (PostgreSQL at 127.0.0.1:5432; see the Makefile for the sizes).\n\n")
 
