@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/securecart/securecart/internal/envelope"
 	"github.com/securecart/securecart/internal/sqldb"
 )
+
+// maxPoolAge is how long a pooled key is handed out; the orphan sweep
+// removes unassigned keys only when they are older than that (Maintenance).
+const maxPoolAge = 12 * time.Hour
 
 // NewDataKey hands out an unassigned data key of domain d from the pool,
 // creating a batch if the pool is empty. Seal the new owner's fields with it
@@ -18,6 +23,9 @@ func (k *Keystore) NewDataKey(ctx context.Context, d Domain) (DataKey, error) {
 		select {
 		case dk := <-pool:
 			k.maybeRefill(d, len(pool))
+			if k.nowNano()-dk.checked.Load() > int64(maxPoolAge) {
+				continue // the orphan sweep may have removed it
+			}
 			return DataKey{dk}, nil
 		default:
 		}

@@ -477,3 +477,31 @@ func TestSweepErasedRemovesRowsWithDestroyedKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestErrorsNeverEchoValues checks that refusing a value does not repeat it:
+// errors reach logs and API responses.
+func TestErrorsNeverEchoValues(t *testing.T) {
+	e := newEnv(t, sqldbtest.Engines()[0], keys.Config{})
+	secret := "4111111111111111-ada-lovelace-secret"
+	c := e.customer()
+	cases := map[string]error{}
+	_, cases["bad email"] = e.s.CreateCustomer(e.ctx, store.NewCustomer{Name: "A", Email: secret})
+	_, cases["long name"] = e.s.CreateCustomer(e.ctx, store.NewCustomer{Name: strings.Repeat(secret, 100), Email: "a@example.com"})
+	_, cases["duplicate"] = e.s.CreateCustomer(e.ctx, store.NewCustomer{Name: secret, Email: c.Email})
+	_, cases["bad notes"] = e.s.CreateOrder(e.ctx, store.NewOrder{CustomerID: c.ID, Currency: "EUR",
+		Lines: []store.NewOrderLine{{SKU: "NOPE", Quantity: 1}}, Notes: secret + "\xff"})
+	_, cases["unknown product"] = e.s.CreateOrder(e.ctx, store.NewOrder{CustomerID: c.ID, Currency: "EUR",
+		Lines: []store.NewOrderLine{{SKU: "NOPE", Quantity: 1}}, Notes: secret})
+	_, cases["bad phone"] = e.s.UpdateCustomer(e.ctx, c.ID, c.Version, store.CustomerPatch{Phone: ptr(strings.Repeat(secret, 100))})
+	for name, err := range cases {
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if strings.Contains(err.Error(), "ada-lovelace") || strings.Contains(err.Error(), c.Email) {
+			t.Errorf("%s: error repeats the value: %v", name, err)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
