@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -29,9 +28,7 @@ func newClassifyCmd() *cobra.Command {
 				for i, f := range fields {
 					rows[i] = row{f, f.Class.String(), f.Protection.String()}
 				}
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(rows)
+				return printJSON(cmd, rows)
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "FIELD\tCLASS\tPROTECTION\tKEY DOMAIN\tDESCRIPTION")

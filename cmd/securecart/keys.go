@@ -3,13 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+	"io"
 	"strconv"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/envelope"
 )
 
@@ -40,9 +41,7 @@ func newKeysListCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(infos)
+				return printJSON(cmd, infos)
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "DOMAIN\tVERSION\tSTATE\tCREATED\tAGE\tDATA KEYS\tSEALS RESERVED")
@@ -85,14 +84,7 @@ func newKeysRotateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: version %d is active\n", dom, v)
-			if dom == envelope.BlindIndex {
-				n, err := d.Store.ReindexEmails(cmd.Context(), nil)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "re-indexed %d customers\n", n)
-			}
-			return nil
+			return reindexAfter(cmd, d, dom)
 		},
 	}
 }
@@ -133,14 +125,7 @@ func newKeysRewrapCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("%w (run the command again to resume)", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rewrapped %d %s data keys\n", n, dom)
-			if dom == envelope.BlindIndex {
-				m, err := d.Store.ReindexEmails(cmd.Context(), nil)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "re-indexed %d customers\n", m)
-			}
-			return nil
+			return reindexAfter(cmd, d, dom)
 		},
 	}
 }
@@ -185,23 +170,30 @@ func newKeysBackupCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
-				return err
-			}
-			if err := d.Keys.Snapshot(cmd.Context(), f); err != nil {
-				f.Close()
-				os.Remove(out)
-				return err
-			}
-			if err := f.Sync(); err != nil {
-				f.Close()
-				return err
-			}
-			return f.Close()
+			return writeNew(out, func(w io.Writer) error { return d.Keys.Snapshot(cmd.Context(), w) })
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "file to create")
 	cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+// reindexAfter re-indexes customers' emails after the blind-index key moved.
+func reindexAfter(cmd *cobra.Command, d *deploy.Deployment, dom envelope.Domain) error {
+	if dom != envelope.BlindIndex {
+		return nil
+	}
+	n, err := d.Store.ReindexEmails(cmd.Context(), nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "re-indexed %d customers\n", n)
+	return nil
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(cmd *cobra.Command, v any) error {
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

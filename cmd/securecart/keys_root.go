@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -40,7 +41,7 @@ func newKeysExportRootCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeNew(out, blob); err != nil {
+			if err := writeNew(out, func(w io.Writer) error { _, err := w.Write(blob); return err }); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "root key %s exported to %s\n", d.Keys.Root().ID(), out)
@@ -146,8 +147,9 @@ func passphraseFor(env, prompt string) ([]byte, error) {
 	return b, nil
 }
 
-// writeNew creates path with mode 0600, refusing to overwrite a file.
-func writeNew(path string, data []byte) error {
+// writeNew creates path with mode 0600, refusing to overwrite a file, and
+// fills it with write; a failed write leaves no file behind.
+func writeNew(path string, write func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s exists; choose another name", path)
@@ -155,13 +157,15 @@ func writeNew(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
 }
