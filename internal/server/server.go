@@ -1,0 +1,253 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/store"
+)
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	ID    string
+	Name  string
+	Kind  string // policy.KindPerson, KindService or KindCustomer
+	Roles []string
+}
+
+// ErrUnauthenticated is what an Authenticator returns for any credential
+// it does not accept.
+var ErrUnauthenticated = errors.New("server: unauthenticated")
+
+// Authenticator turns credentials into a principal.
+type Authenticator interface {
+	// AuthenticateKey checks an API key sent as "Authorization: Bearer".
+	AuthenticateKey(ctx context.Context, key string) (Principal, error)
+	// AuthenticateCert maps a client certificate that the TLS layer
+	// verified against the local CA to a service principal.
+	AuthenticateCert(ctx context.Context, cert *x509.Certificate) (Principal, error)
+}
+
+// Deps are what the API is built from.
+type Deps struct {
+	Store    *store.Store
+	Policy   *policy.Engine
+	Identity Authenticator
+	// Networks names address ranges that policies can test, such as
+	// "application" for the storefront's servers.
+	Networks map[string][]netip.Prefix
+	// Limits are the rate limits by role; a principal gets the most
+	// generous of its roles'. Roles without one are not limited.
+	Limits map[string]Limit
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// API is the HTTP handler of SecureCart's API.
+type API struct {
+	d       Deps
+	mux     *http.ServeMux
+	limiter *RateLimiter
+}
+
+// New builds the API.
+func New(d Deps) *API {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	a := &API{d: d, mux: http.NewServeMux(), limiter: NewRateLimiter(d.Now)}
+	a.routes()
+	return a
+}
+
+// ServeHTTP adds the security headers every response carries and routes.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	a.mux.ServeHTTP(w, r)
+}
+
+// call is one authenticated request on its way through the handlers.
+type call struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	ctx       context.Context
+	principal Principal
+	requestID string
+	source    netip.Addr
+	networks  []string
+	mtls      bool
+	mtlsID    string
+}
+
+// handler is an API handler behind authentication and rate limiting.
+type handler func(c *call)
+
+// authed wraps h with request id, authentication and the rate limit.
+func (a *API) authed(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := &call{w: w, r: r, ctx: r.Context(), requestID: newRequestID()}
+		w.Header().Set("X-Request-Id", c.requestID)
+		c.source = remoteAddr(r)
+		c.networks = a.networksOf(c.source)
+
+		p, err := a.authenticate(c)
+		if err != nil {
+			c.problem(ProblemUnauthenticated)
+			return
+		}
+		c.principal = p
+		if ok, wait := a.limiter.Allow(p.ID, a.limitFor(p)); !ok {
+			pr := ProblemRateLimited
+			pr.RetryAfter = RetryAfterSeconds(wait)
+			c.problem(pr)
+			return
+		}
+		h(c)
+	}
+}
+
+func (a *API) authenticate(c *call) (Principal, error) {
+	if tls := c.r.TLS; tls != nil && len(tls.VerifiedChains) > 0 {
+		cert := tls.VerifiedChains[0][0]
+		c.mtls, c.mtlsID = true, cert.Subject.CommonName
+	}
+	if auth := c.r.Header.Get("Authorization"); auth != "" {
+		key, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || len(key) > 256 {
+			return Principal{}, ErrUnauthenticated
+		}
+		return a.d.Identity.AuthenticateKey(c.ctx, key)
+	}
+	if c.mtls {
+		return a.d.Identity.AuthenticateCert(c.ctx, c.r.TLS.VerifiedChains[0][0])
+	}
+	return Principal{}, ErrUnauthenticated
+}
+
+func (a *API) limitFor(p Principal) Limit {
+	var best Limit
+	for _, role := range p.Roles {
+		if l, ok := a.d.Limits[role]; ok && l.Rate > best.Rate {
+			best = l
+		}
+	}
+	return best
+}
+
+func (a *API) networksOf(addr netip.Addr) []string {
+	var out []string
+	for name, prefixes := range a.d.Networks {
+		for _, p := range prefixes {
+			if p.Contains(addr) {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func remoteAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return addr.Unmap()
+}
+
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+// resource is what a decision is about.
+type resource struct {
+	typ, id, owner string
+}
+
+// allowed asks the policy engine; a denial is answered 403 (or 404 when
+// the caller must not learn that the resource exists).
+func (a *API) allowed(c *call, action string, res resource) bool {
+	d := a.d.Policy.Decide(policy.Request{
+		PrincipalID:   c.principal.ID,
+		PrincipalKind: c.principal.Kind,
+		Roles:         c.principal.Roles,
+		Action:        action,
+		ResourceType:  res.typ,
+		ResourceID:    res.id,
+		Owner:         res.owner,
+		Source:        c.source,
+		Networks:      c.networks,
+		MTLS:          c.mtls,
+		MTLSIdentity:  c.mtlsID,
+		Time:          a.d.Now(),
+	})
+	if !d.Allow {
+		a.d.Logger.Info("denied", "request_id", c.requestID, "principal", c.principal.ID,
+			"action", action, "policies", d.Policies)
+	}
+	return d.Allow
+}
+
+// clearPII reports whether the caller may see res's PII in clear.
+func (a *API) clearPII(c *call, res resource) bool {
+	return a.allowed(c, policy.ReadPII, res)
+}
+
+func (c *call) problem(p Problem) {
+	p.RequestID = c.requestID
+	WriteProblem(c.w, p)
+}
+
+func (c *call) json(status int, v any) {
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.WriteHeader(status)
+	json.NewEncoder(c.w).Encode(v)
+}
+
+// storeProblem maps a store error to the problem to send. Unexpected
+// errors become a bare 500 and are logged by kind only.
+func (a *API) storeProblem(c *call, err error) {
+	var inv *store.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		c.problem(ProblemInvalid.With(inv.Reason, inv.Field))
+	case errors.Is(err, store.ErrNotFound):
+		c.problem(ProblemNotFound)
+	case errors.Is(err, store.ErrConflict):
+		c.problem(ProblemConflict)
+	case errors.Is(err, store.ErrDuplicate):
+		c.problem(ProblemDuplicate)
+	case errors.Is(err, store.ErrInsufficientStock):
+		c.problem(ProblemConflict.With("not enough stock", "lines"))
+	case errors.Is(err, store.ErrInvalidTransition):
+		c.problem(ProblemConflict.With("that status change is not allowed", "status"))
+	case errors.Is(err, context.Canceled):
+		c.problem(ProblemUnavailable)
+	default:
+		a.d.Logger.Error("request failed", "request_id", c.requestID, "err", err)
+		c.problem(ProblemInternal)
+	}
+}
