@@ -10,6 +10,7 @@ import (
 	"log/slog"
 
 	"github.com/securecart/securecart/internal/config"
+	"github.com/securecart/securecart/internal/identity"
 	"github.com/securecart/securecart/internal/keys"
 	"github.com/securecart/securecart/internal/sqldb"
 	"github.com/securecart/securecart/internal/sqldb/postgres"
@@ -19,10 +20,11 @@ import (
 
 // Deployment is an open deployment.
 type Deployment struct {
-	Config config.Config
-	DB     sqldb.DB
-	Keys   *keys.Keystore
-	Store  *store.Store
+	Config   config.Config
+	DB       sqldb.DB
+	Keys     *keys.Keystore
+	Store    *store.Store
+	Identity *identity.Directory
 }
 
 // Options are what opening needs beyond the configuration.
@@ -108,7 +110,12 @@ func open(ctx context.Context, cfg config.Config, db sqldb.DB, opts Options) (*D
 		ks.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &Deployment{Config: cfg, DB: db, Keys: ks, Store: st}, nil
+	dir, err := identity.Open(ctx, db)
+	if err != nil {
+		ks.Close()
+		return nil, fmt.Errorf("open identity directory: %w", err)
+	}
+	return &Deployment{Config: cfg, DB: db, Keys: ks, Store: st, Identity: dir}, nil
 }
 
 // Close releases the deployment.

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/securecart/securecart/internal/demo"
+)
+
+// TestDemoServesOverTLS runs the demo command on a free port and uses the
+// credentials it writes, as the tour does.
+func TestDemoServesOverTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the full demo shop; skipped with -short")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := newRoot()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{"--data-dir", dir, "demo", "--listen", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+
+	credsPath := filepath.Join(dir, "demo-credentials.json")
+	var creds demo.Credentials
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		c, err := demo.ReadCredentials(credsPath)
+		if err == nil && c.BaseURL != "" {
+			creds = c
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo stopped: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the demo did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if fi, err := os.Stat(credsPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file mode: %v", err)
+	}
+	if len(creds.Roles) != 6 || creds.Roles["payment-provider"].CertFile == "" {
+		t.Fatalf("credentials: %+v", creds.Roles)
+	}
+
+	caPEM, err := os.ReadFile(creds.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(role string) map[string]any {
+		req, _ := http.NewRequest("GET", creds.BaseURL+"/v1/customers/"+creds.Customer, nil)
+		req.Header.Set("Authorization", "Bearer "+creds.Roles[role].APIKey)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
+			t.Fatalf("%s: %d", role, resp.StatusCode)
+		}
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return v
+	}
+	if v := get("developer"); v["masked"] != true || !strings.Contains(v["email"].(string), "•••") {
+		t.Fatalf("developer sees %v", v)
+	}
+	if v := get("app-service"); v["masked"] != false || strings.Contains(v["email"].(string), "•••") {
+		t.Fatalf("app-service sees %v", v)
+	}
+	if !strings.Contains(out.String(), "curl --cacert") {
+		t.Fatalf("no tour printed:\n%s", out.String())
+	}
+
+	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11}}}
+	if _, err := old.Get(creds.BaseURL + "/healthz"); err == nil {
+		t.Fatal("a TLS 1.1 client was served")
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo exit: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the demo did not shut down")
+	}
+}

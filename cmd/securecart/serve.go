@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/securecart/securecart/internal/deploy"
+	"github.com/securecart/securecart/internal/keys"
+	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/server"
+	"github.com/securecart/securecart/internal/tlsca"
+)
+
+// serveFlags are the settings of a serving node.
+type serveFlags struct {
+	listen, redirect string
+	hosts            []string
+	certFile         string
+	keyFile          string
+	appNets, payNets []string
+}
+
+func (f *serveFlags) register(cmd *cobra.Command, listen string) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", listen, "HTTPS address")
+	fl.StringVar(&f.redirect, "http-redirect", "", "plain-HTTP address that only redirects to HTTPS (off when empty)")
+	fl.StringSliceVar(&f.hosts, "hostname", nil, "names the local CA's server certificate covers (default localhost, 127.0.0.1, ::1)")
+	fl.StringVar(&f.certFile, "tls-cert", "", "operator's certificate file, instead of the local CA's (reloaded on change and SIGHUP)")
+	fl.StringVar(&f.keyFile, "tls-key", "", "operator's key file")
+	fl.StringSliceVar(&f.appNets, "app-network", nil, "CIDRs of the application network (app-service is held to it)")
+	fl.StringSliceVar(&f.payNets, "payment-network", nil, "CIDRs of the payment provider's network")
+}
+
+func (f *serveFlags) networks() (map[string][]netip.Prefix, error) {
+	out := map[string][]netip.Prefix{}
+	for name, cidrs := range map[string][]string{policy.NetworkApplication: f.appNets, policy.NetworkPayment: f.payNets} {
+		for _, c := range cidrs {
+			p, err := netip.ParsePrefix(c)
+			if err != nil {
+				return nil, fmt.Errorf("%s network %q: %w", name, c, err)
+			}
+			out[name] = append(out[name], p.Masked())
+		}
+	}
+	return out, nil
+}
+
+// defaultLimits are requests per second and bursts by role.
+var defaultLimits = map[string]server.Limit{
+	policy.RoleDeveloper:       {Rate: 20, Burst: 40},
+	policy.RoleSecurity:        {Rate: 20, Burst: 40},
+	policy.RoleDBA:             {Rate: 50, Burst: 100},
+	policy.RoleAdmin:           {Rate: 10, Burst: 20},
+	policy.RoleAppService:      {Rate: 2000, Burst: 4000},
+	policy.RolePaymentProvider: {Rate: 100, Burst: 200},
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the HTTPS API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			return serve(cmd.Context(), d, f, cmd.OutOrStdout(), nil)
+		},
+	}
+	f.register(cmd, "127.0.0.1:8443")
+	return cmd
+}
+
+// serve runs the API on d until ctx ends. It prints the bootstrap admin key
+// the one time it is created, to out and never to the log.
+func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Writer, ready func(string)) error {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	nets, err := f.networks()
+	if err != nil {
+		return err
+	}
+	ca, err := tlsca.OpenCA(filepath.Join(d.Config.DataDir, "tls"))
+	if err != nil {
+		return err
+	}
+	if key, created, err := d.Identity.EnsureBootstrap(ctx); err != nil {
+		return err
+	} else if created {
+		fmt.Fprintf(out, "Bootstrap admin API key (shown once, store it now):\n  %s\n", key.Reveal())
+	}
+	pe, err := policy.Default()
+	if err != nil {
+		return err
+	}
+	api := server.New(server.Deps{Store: d.Store, Policy: pe, Identity: server.Directory{Dir: d.Identity, CA: ca},
+		Networks: nets, Limits: defaultLimits, Logger: log.With("subsystem", "api")})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go d.Keys.Run(ctx, keys.Maintenance{})
+	reload := make(chan struct{}, 1)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default:
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return server.Serve(ctx, api, ca, server.Listener{Addr: f.listen, RedirectAddr: f.redirect, Hosts: f.hosts,
+		CertFile: f.certFile, KeyFile: f.keyFile, Ready: ready, Reload: reload}, log)
+}
