@@ -249,3 +249,16 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("app-service limited by the developer's use: %d", code)
 	}
 }
+
+func TestOpenAPIServed(t *testing.T) {
+	f := newFixture(t, sqldbtest.Engines()[0], "127.0.0.0/8", nil)
+	resp, err := http.Get(f.srv.URL + "/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || doc["openapi"] != "3.1.0" {
+		t.Fatalf("openapi.json: %v %v", err, doc["openapi"])
+	}
+}
