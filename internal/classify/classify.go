@@ -133,6 +133,12 @@ var fields = []Field{
 	{"orders", "updated_at", Internal, 0, "", "last change"},
 	{"orders", "version", Internal, 0, "", "optimistic-concurrency version"},
 
+	{"idempotency", "principal", Internal, 0, "", "the principal that sent the key"},
+	{"idempotency", "idem_key", Internal, 0, "", "the client's Idempotency-Key"},
+	{"idempotency", "request_hash", Internal, 0, "", "SHA-256 of the request that used the key"},
+	{"idempotency", "resource_id", Internal, 0, "", "what that request created"},
+	{"idempotency", "created_at", Internal, 0, "", "when the key was first used"},
+
 	{"change_log", "pos", Internal, 0, "", "position, gap-free in commit order"},
 	{"change_log", "at", Internal, 0, "", "commit time"},
 	{"change_log", "tbl", Internal, 0, "", "table changed"},

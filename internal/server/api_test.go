@@ -262,3 +262,59 @@ func TestOpenAPIServed(t *testing.T) {
 		t.Fatalf("openapi.json: %v %v", err, doc["openapi"])
 	}
 }
+
+func (f *fixture) post(key, idem, path string, body any) (*http.Response, map[string]any) {
+	f.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", f.srv.URL+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", idem)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	for _, eng := range sqldbtest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			f := newFixture(t, eng, "127.0.0.0/8", nil)
+			r1, c1 := f.post("app", "signup-42", "/v1/customers", ada)
+			r2, c2 := f.post("app", "signup-42", "/v1/customers", ada)
+			if r1.StatusCode != 201 || r2.StatusCode != 201 || c1["id"] != c2["id"] {
+				t.Fatalf("retry: %d %d, ids %v %v", r1.StatusCode, r2.StatusCode, c1["id"], c2["id"])
+			}
+			if r2.Header.Get("Idempotent-Replayed") != "true" || r1.Header.Get("Idempotent-Replayed") != "" {
+				t.Fatal("replay not marked")
+			}
+			other := map[string]any{"name": "Grace Hopper", "email": "grace@example.com"}
+			if r, p := f.post("app", "signup-42", "/v1/customers", other); r.StatusCode != 422 || p["code"] != "idempotency_key_reused" {
+				t.Fatalf("key reused with another body: %d %v", r.StatusCode, p)
+			}
+			// Keys are per principal: the dba's same key is a new request.
+			if r, p := f.post("dba", "signup-42", "/v1/products", map[string]any{"sku": "K-1", "name": "K", "currency": "EUR"}); r.StatusCode != 201 {
+				t.Fatalf("another principal's key: %d %v", r.StatusCode, p)
+			}
+			// A failed create releases its key for a corrected retry.
+			bad := map[string]any{"name": "X", "email": "not-an-email"}
+			if r, _ := f.post("app", "retry-1", "/v1/customers", bad); r.StatusCode != 400 {
+				t.Fatalf("bad create: %d", r.StatusCode)
+			}
+			if r, _ := f.post("app", "retry-1", "/v1/customers", bad); r.StatusCode != 400 {
+				t.Fatalf("the failed request's key was kept: %d", r.StatusCode)
+			}
+			if r, _ := f.post("app", "bad key!", "/v1/customers", other); r.StatusCode != 400 {
+				t.Fatalf("malformed key: %d", r.StatusCode)
+			}
+			_, list := f.do("dev", "GET", "/v1/customers", nil)
+			if n := len(list["items"].([]any)); n != 1 {
+				t.Fatalf("%d customers created, want 1", n)
+			}
+		})
+	}
+}

@@ -28,7 +28,8 @@ func productRes(id string) resource { return resource{typ: policy.TypeProduct, i
 
 func (a *API) createProduct(c *call) {
 	var in createProductIn
-	if p, ok := DecodeJSON(c.r, &in); !ok {
+	body, p, ok := decodeBody(c.r, &in)
+	if !ok {
 		c.problem(p)
 		return
 	}
@@ -36,12 +37,19 @@ func (a *API) createProduct(c *call) {
 		c.problem(ProblemForbidden)
 		return
 	}
-	p, err := a.d.Store.CreateProduct(c.ctx, store.NewProduct(in))
-	if err != nil {
-		a.storeProblem(c, err)
-		return
-	}
-	c.json(http.StatusCreated, productView(p))
+	a.createOnce(c, body, func() (string, any, error) {
+		p, err := a.d.Store.CreateProduct(c.ctx, store.NewProduct(in))
+		if err != nil {
+			return "", nil, err
+		}
+		return p.ID, productView(p), nil
+	}, func(id string) (any, error) {
+		p, err := a.d.Store.GetProduct(c.ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return productView(p), nil
+	})
 }
 
 func (a *API) getProduct(c *call) {
@@ -136,7 +144,8 @@ func orderRes(o *store.Order) resource {
 
 func (a *API) createOrder(c *call) {
 	var in createOrderIn
-	if p, ok := DecodeJSON(c.r, &in); !ok {
+	body, p, ok := decodeBody(c.r, &in)
+	if !ok {
 		c.problem(p)
 		return
 	}
@@ -150,12 +159,19 @@ func (a *API) createOrder(c *call) {
 	for _, l := range in.Lines {
 		n.Lines = append(n.Lines, store.NewOrderLine(l))
 	}
-	o, err := a.d.Store.CreateOrder(c.ctx, n)
-	if err != nil {
-		a.storeProblem(c, err)
-		return
-	}
-	c.json(http.StatusCreated, orderView(o, a.clearPII(c, customerRes(o.CustomerID))))
+	a.createOnce(c, body, func() (string, any, error) {
+		o, err := a.d.Store.CreateOrder(c.ctx, n)
+		if err != nil {
+			return "", nil, err
+		}
+		return o.ID, orderView(o, a.clearPII(c, customerRes(o.CustomerID))), nil
+	}, func(id string) (any, error) {
+		o, err := a.d.Store.GetOrder(c.ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return orderView(o, a.clearPII(c, customerRes(o.CustomerID))), nil
+	})
 }
 
 // order loads an order and authorizes action on it; callers that may not

@@ -44,7 +44,8 @@ func customerRes(id string) resource {
 
 func (a *API) createCustomer(c *call) {
 	var in createCustomerIn
-	if p, ok := DecodeJSON(c.r, &in); !ok {
+	body, p, ok := decodeBody(c.r, &in)
+	if !ok {
 		c.problem(p)
 		return
 	}
@@ -52,13 +53,20 @@ func (a *API) createCustomer(c *call) {
 		c.problem(ProblemForbidden)
 		return
 	}
-	cust, err := a.d.Store.CreateCustomer(c.ctx, store.NewCustomer{Name: in.Name, Email: in.Email,
-		Phone: in.Phone, Address: in.Address.address()})
-	if err != nil {
-		a.storeProblem(c, err)
-		return
-	}
-	c.json(http.StatusCreated, customerView(cust, a.clearPII(c, customerRes(cust.ID))))
+	a.createOnce(c, body, func() (string, any, error) {
+		cust, err := a.d.Store.CreateCustomer(c.ctx, store.NewCustomer{Name: in.Name, Email: in.Email,
+			Phone: in.Phone, Address: in.Address.address()})
+		if err != nil {
+			return "", nil, err
+		}
+		return cust.ID, customerView(cust, a.clearPII(c, customerRes(cust.ID))), nil
+	}, func(id string) (any, error) {
+		cust, err := a.d.Store.GetCustomer(c.ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return customerView(cust, a.clearPII(c, customerRes(id))), nil
+	})
 }
 
 // readable authorizes action on a customer. A caller that may not read

@@ -18,28 +18,34 @@ const MaxBody = 64 << 10
 // JSON types. It returns the Problem to send when the body is refused; the
 // problem never repeats the body.
 func DecodeJSON(r *http.Request, v any) (Problem, bool) {
+	_, p, ok := decodeBody(r, v)
+	return p, ok
+}
+
+// decodeBody is DecodeJSON that also returns the raw body.
+func decodeBody(r *http.Request, v any) ([]byte, Problem, bool) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return ProblemMediaType, false
+			return nil, ProblemMediaType, false
 		}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
-		return ProblemMalformed.With("the body could not be read", ""), false
+		return nil, ProblemMalformed.With("the body could not be read", ""), false
 	}
 	if len(body) > MaxBody {
-		return ProblemTooLarge.With(fmt.Sprintf("at most %d bytes", MaxBody), ""), false
+		return nil, ProblemTooLarge.With(fmt.Sprintf("at most %d bytes", MaxBody), ""), false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeProblem(err), false
+		return nil, decodeProblem(err), false
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return ProblemMalformed.With("unexpected data after the JSON value", ""), false
+		return nil, ProblemMalformed.With("unexpected data after the JSON value", ""), false
 	}
-	return Problem{}, true
+	return body, Problem{}, true
 }
 
 // decodeProblem describes a decoding error by its kind and field only.

@@ -38,6 +38,8 @@ var (
 	ProblemUnavailable     = Problem{Status: http.StatusServiceUnavailable, Code: "unavailable", Title: "The service cannot take this request now"}
 	ProblemInternal        = Problem{Status: http.StatusInternalServerError, Code: "internal", Title: "Internal error"}
 	ProblemMethod          = Problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Title: "Method not allowed"}
+	ProblemIdemMismatch    = Problem{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Title: "The Idempotency-Key was used with a different request"}
+	ProblemIdemInProgress  = Problem{Status: http.StatusConflict, Code: "idempotency_in_progress", Title: "A request with this Idempotency-Key is still running"}
 	ProblemMediaType       = Problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Title: "Send application/json"}
 )
 

@@ -132,4 +132,28 @@ ALTER TABLE customers ADD COLUMN email_bidx_version INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX customers_bidx_version ON customers (email_bidx_version);
 `,
 	},
+	{
+		Version: 5,
+		Name:    "idempotency keys",
+		SQLite: `
+CREATE TABLE idempotency (
+	principal TEXT NOT NULL,
+	idem_key TEXT NOT NULL,
+	request_hash BLOB NOT NULL,
+	resource_id TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (principal, idem_key));
+CREATE INDEX idempotency_created ON idempotency (created_at);
+`,
+		Postgres: `
+CREATE TABLE idempotency (
+	principal TEXT NOT NULL,
+	idem_key TEXT NOT NULL,
+	request_hash BYTEA NOT NULL,
+	resource_id TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	PRIMARY KEY (principal, idem_key));
+CREATE INDEX idempotency_created ON idempotency (created_at);
+`,
+	},
 }
