@@ -76,7 +76,10 @@ func newServeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			return serve(cmd.Context(), d, f, cmd.OutOrStdout(), nil)
+			out := cmd.OutOrStdout()
+			return serve(cmd.Context(), d, f, out, func(addr string) {
+				fmt.Fprintf(out, "serving on https://%s\n", addr)
+			})
 		},
 	}
 	f.register(cmd, "127.0.0.1:8443")
@@ -105,7 +108,8 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 		return err
 	}
 	api := server.New(server.Deps{Store: d.Store, Policy: pe, Identity: server.Directory{Dir: d.Identity, CA: ca},
-		Networks: nets, Limits: defaultLimits, Logger: log.With("subsystem", "api")})
+		Directory: d.Identity,
+		Networks:  nets, Limits: defaultLimits, Logger: log.With("subsystem", "api")})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -15,7 +15,9 @@ const BootstrapName = "bootstrap-admin"
 
 // EnsureBootstrap creates, in a directory without principals, the admin
 // BootstrapName with one key that does not expire, and returns that key and
-// true. In a directory that has principals it returns no key and false.
+// true. It is a service principal: it belongs to no person, and the default
+// policies let a service admin act without MFA, which no one can present
+// before the first person has enrolled. In a directory that has principals it returns no key and false.
 // Of concurrent calls, on one node or several, exactly one returns true.
 func (d *Directory) EnsureBootstrap(ctx context.Context) (APIKey, bool, error) {
 	var n int64
@@ -29,7 +31,7 @@ func (d *Directory) EnsureBootstrap(ctx context.Context) (APIKey, bool, error) {
 		return APIKey{}, false, nil
 	}
 
-	p, err := d.newPrincipal(BootstrapName, KindPerson, []Role{RoleAdmin})
+	p, err := d.newPrincipal(BootstrapName, KindService, []Role{RoleAdmin})
 	if err != nil {
 		return APIKey{}, false, fmt.Errorf("bootstrap: %w", err)
 	}

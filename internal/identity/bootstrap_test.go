@@ -21,7 +21,7 @@ func TestBootstrapOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Name != BootstrapName || p.Kind != KindPerson || !p.HasRole(RoleAdmin) || len(p.Roles) != 1 {
+		if p.Name != BootstrapName || p.Kind != KindService || !p.HasRole(RoleAdmin) || len(p.Roles) != 1 {
 			t.Errorf("bootstrap principal %+v", p)
 		}
 

@@ -33,6 +33,12 @@ func (a *API) table() []route {
 		{"POST", "/v1/orders", a.createOrder},
 		{"GET", "/v1/orders/{id}", a.getOrder},
 		{"POST", "/v1/orders/{id}/status", a.updateOrderStatus},
+
+		{"POST", "/v1/principals", a.createPrincipal},
+		{"GET", "/v1/principals", a.listPrincipals},
+		{"POST", "/v1/principals/{id}/keys", a.createPrincipalKey},
+		{"POST", "/v1/principals/{id}/disable", a.disablePrincipal},
+		{"DELETE", "/v1/keys/{id}", a.revokeKey},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/securecart/securecart/internal/identity"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/store"
 )
@@ -44,6 +45,9 @@ type Deps struct {
 	Store    *store.Store
 	Policy   *policy.Engine
 	Identity Authenticator
+	// Directory serves the principals API; without it those operations
+	// answer 503.
+	Directory *identity.Directory
 	// Networks names address ranges that policies can test, such as
 	// "application" for the storefront's servers.
 	Networks map[string][]netip.Prefix

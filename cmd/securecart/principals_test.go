@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a buffer several goroutines write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var (
+	keyRE  = regexp.MustCompile(`sck_[a-z2-7]{12}_[A-Za-z0-9_-]{43}`)
+	addrRE = regexp.MustCompile(`serving on (https://\S+)`)
+)
+
+// TestPrincipalsThroughTheAPI starts serve, takes the bootstrap key it
+// prints once, and manages principals with the command line as an API
+// client.
+func TestPrincipalsThroughTheAPI(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := newRoot()
+	out := &syncBuffer{}
+	srv.SetOut(out)
+	srv.SetErr(out)
+	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- srv.ExecuteContext(ctx) }()
+
+	var url, bootstrap string
+	for deadline := time.Now().Add(time.Minute); url == ""; {
+		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
+			url, bootstrap = m[1], keyRE.FindString(out.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if bootstrap == "" {
+		t.Fatalf("no bootstrap key printed:\n%s", out.String())
+	}
+	api := []string{"--data-dir", dir, "principals", "--url", url}
+
+	t.Setenv("SECURECART_API_KEY", bootstrap)
+	created := mustRun(t, append(api, "create", "--name", "storefront", "--role", "app-service")...)
+	key := keyRE.FindString(created)
+	if key == "" || key == bootstrap {
+		t.Fatalf("create printed no new key:\n%s", created)
+	}
+	list := mustRun(t, append(api, "list")...)
+	if !strings.Contains(list, "storefront") || !strings.Contains(list, "bootstrap-admin") || keyRE.MatchString(list) {
+		t.Fatalf("list:\n%s", list)
+	}
+
+	// The new key works until it is revoked; then the API refuses it.
+	keyID := key[4:16]
+	t.Setenv("SECURECART_API_KEY", key)
+	if _, err := run(t, append(api, "list")...); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("app-service listing principals: %v", err)
+	}
+	t.Setenv("SECURECART_API_KEY", bootstrap)
+	mustRun(t, append(api, "revoke", keyID)...)
+	t.Setenv("SECURECART_API_KEY", key)
+	if _, err := run(t, append(api, "list")...); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("revoked key: %v", err)
+	}
+	// A second start prints no bootstrap key.
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out.String(), "Bootstrap admin API key") != 1 {
+		t.Fatalf("bootstrap key printed %d times", strings.Count(out.String(), "Bootstrap admin API key"))
+	}
+}
