@@ -54,7 +54,9 @@ var matrix = []struct {
 	}, "NNYYNN"},
 	{"GET", "/v1/orders/{o}", nil, "YNYYNN"},
 	{"POST", "/v1/orders/{o}/status", func(ids) any { return map[string]any{"version": 1, "status": "paid"} }, "NNYYNN"},
-	{"POST", "/v1/principals", func(ids) any { return map[string]any{"name": strings.ToLower("p-" + sku()), "kind": "service", "roles": []string{"developer"}} }, "NNNNNY"},
+	{"POST", "/v1/principals", func(ids) any {
+		return map[string]any{"name": strings.ToLower("p-" + sku()), "kind": "service", "roles": []string{"developer"}}
+	}, "NNNNNY"},
 	{"GET", "/v1/principals", nil, "NNNNNY"},
 	{"POST", "/v1/principals/{prn}/keys", func(ids) any { return map[string]any{"key_ttl_days": 1} }, "NNNNNY"},
 	{"POST", "/v1/principals/{prn}/disable", nil, "NNNNNY"},
