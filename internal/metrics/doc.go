@@ -1,0 +1,35 @@
+// Package metrics holds SecureCart's Prometheus metrics and serves them.
+//
+// # Use
+//
+//	m := metrics.New()
+//	m.Routes([]string{"/v1/customers", "/v1/customers/{id}"})
+//	m.ObserveRequest("/v1/customers/{id}", "GET", 200, elapsed)
+//	mux.Handle("GET /metrics", m.Handler())
+//
+// The metrics live on the Metrics' own registry, not on Prometheus' global
+// one, so that two servers in one process (or two tests) do not share
+// counts, and a library's stray registration cannot appear on /metrics.
+//
+// # Metrics
+//
+//	http_requests_total{route,method,code}        requests served
+//	http_request_duration_seconds{route,method}   their latency, a histogram
+//	authz_decisions_total{effect}                 "allow" or "deny"
+//	seal_operations_total{op}                     "seal" or "open"
+//	tls_handshake_errors_total                    failed TLS handshakes
+//	rate_limited_total{role}                      requests refused by a limit
+//
+// and the standard go_* and process_* collectors.
+//
+// # Bounded labels
+//
+// Every label value comes from a small fixed set, so that a client cannot
+// create series at will and no series names a customer, an order or a key.
+// The route is the template the request matched ("/v1/customers/{id}"),
+// never its path: the caller passes it, and it counts under its own name
+// only if it was registered with Routes; anything else counts as "other".
+// Methods outside the standard nine, status codes outside 100-599, roles
+// not registered with Roles (DefaultRoles until then) and unknown seal
+// operations count as "other" too.
+package metrics

@@ -1,0 +1,125 @@
+package scan
+
+// Byte classes, as bits of class[c].
+const (
+	cDigit = 1 << iota
+	cUpper
+	cLower
+	cURL   // '-' and '_', which base64url adds to the alphanumerics
+	cLocal // '.', '_', '%', '+', '-': punctuation of an email local part
+	cToken // '-', '.', '_', '~', '+', '/': punctuation of a bearer token
+	cSpace
+
+	cLetter = cUpper | cLower
+	cAlnum  = cDigit | cLetter
+	cB64URL = cAlnum | cURL
+)
+
+var class = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= cDigit
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] |= cUpper
+		t[c+'a'-'A'] |= cLower
+	}
+	for _, c := range "-_" {
+		t[c] |= cURL
+	}
+	for _, c := range "._%+-" {
+		t[c] |= cLocal
+	}
+	for _, c := range "-._~+/" {
+		t[c] |= cToken
+	}
+	for _, c := range " \t\r\n\f\v" {
+		t[c] |= cSpace
+	}
+	return t
+}()
+
+func is(c byte, classes uint8) bool { return class[c]&classes != 0 }
+
+// Triggers: the bytes at which a detector may start. From tDigit on they
+// count only at the start of a word.
+const (
+	tNone = iota
+	tPlus
+	tAt
+	tColon
+	tDash
+	tDigit
+	tS
+	tA
+	tB
+	tE
+)
+
+var trigger = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = tDigit
+	}
+	t['+'] = tPlus
+	t['@'] = tAt
+	t[':'] = tColon
+	t['-'] = tDash
+	t['s'] = tS
+	t['A'] = tA
+	t['B'] = tB
+	t['b'] = tB
+	t['e'] = tE
+	return t
+}()
+
+// hasAt reports whether s holds lit at i.
+func hasAt[T input](s T, i int, lit string) bool {
+	if i < 0 || len(s)-i < len(lit) {
+		return false
+	}
+	for k := 0; k < len(lit); k++ {
+		if s[i+k] != lit[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasFoldAt is hasAt ignoring ASCII case; lit must be lowercase letters.
+func hasFoldAt[T input](s T, i int, lit string) bool {
+	if i < 0 || len(s)-i < len(lit) {
+		return false
+	}
+	for k := 0; k < len(lit); k++ {
+		if s[i+k]|0x20 != lit[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// indexAt returns the first index at or after from where s holds lit,
+// looking no further than limit bytes, or -1.
+func indexAt[T input](s T, from, limit int, lit string) int {
+	end := min(len(s), from+limit) - len(lit)
+	for k := from; k <= end; k++ {
+		if s[k] == lit[0] && hasAt(s, k, lit) {
+			return k
+		}
+	}
+	return -1
+}
+
+// spanEnd returns the first index at or after i whose byte is not in
+// classes, looking no further than limit bytes.
+func spanEnd[T input](s T, i, limit int, classes uint8) int {
+	end := min(len(s), i+limit)
+	for i < end && is(s[i], classes) {
+		i++
+	}
+	return i
+}
+
+// wordBefore reports whether the byte before i is alphanumeric or '_'.
+func wordBefore[T input](s T, i int) bool {
+	return i > 0 && (is(s[i-1], cAlnum) || s[i-1] == '_')
+}
