@@ -15,6 +15,8 @@ import (
 
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/keys"
+	"github.com/securecart/securecart/internal/logging"
+	"github.com/securecart/securecart/internal/metrics"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/server"
 	"github.com/securecart/securecart/internal/tlsca"
@@ -89,7 +91,8 @@ func newServeCmd(g *globals) *cobra.Command {
 // serve runs the API on d until ctx ends. It prints the bootstrap admin key
 // the one time it is created, to out and never to the log.
 func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Writer, ready func(string)) error {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ring := logging.NewRing(1000)
+	log := slog.New(logging.NewHandler(os.Stderr, ring, nil))
 	nets, err := f.networks()
 	if err != nil {
 		return err
@@ -108,8 +111,8 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 		return err
 	}
 	api := server.New(server.Deps{Store: d.Store, Policy: pe, Identity: server.Directory{Dir: d.Identity, CA: ca},
-		Directory: d.Identity,
-		Networks:  nets, Limits: defaultLimits, Logger: log.With("subsystem", "api")})
+		Directory: d.Identity, Logs: ring, Metrics: metrics.New(),
+		Networks: nets, Limits: defaultLimits, Logger: log.With("subsystem", "api")})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -6,14 +6,17 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/securecart/securecart/internal/keys"
+	"github.com/securecart/securecart/internal/logging"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/server"
 	"github.com/securecart/securecart/internal/sqldb/sqldbtest"
@@ -317,4 +320,65 @@ func TestIdempotencyKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLogsNeverHoldPII runs requests that carry PII, some refused, with the
+// real log handler, then looks for the seeded values in every line written
+// and in what GET /v1/logs serves.
+func TestLogsNeverHoldPII(t *testing.T) {
+	var buf syncBuf
+	ring := logging.NewRing(1000)
+	log := slog.New(logging.NewHandler(&buf, ring, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	h := sqldbtest.OpenSQLite(t)
+	ks, err := keys.Open(ctx, h.DB, &keys.FileProvider{Path: filepath.Join(t.TempDir(), "root.key")}, keys.Config{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ks.Close)
+	s, _ := store.Open(ctx, h.DB, ks)
+	pe, _ := policy.Default()
+	api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Logger: log, Logs: ring,
+		Networks: map[string][]netip.Prefix{policy.NetworkApplication: {netip.MustParsePrefix("127.0.0.0/8")}}})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	f := &fixture{t: t, srv: srv, s: s}
+
+	seeded := []string{"Ada Lovelace", "ada@example.com", "7946 0958", "St James's Square", "4111111111111111"}
+	_, c := f.do("app", "POST", "/v1/customers", ada)
+	id := c["id"].(string)
+	f.do("dev", "POST", "/v1/customers", ada) // refused
+	f.do("app", "POST", "/v1/customers", ada) // duplicate
+	f.do("app", "POST", "/v1/customers/lookup", map[string]any{"email": "ada@example.com"})
+	f.do("sec", "GET", "/v1/customers/"+id, nil) // refused
+	f.do("app", "POST", "/v1/customers", map[string]any{"name": "4111111111111111", "email": "x"})
+	log.Info("payment for ada@example.com with 4111111111111111") // a careless caller
+	_, logs := f.do("dev", "GET", "/v1/logs?limit=1000", nil)
+	served, _ := json.Marshal(logs)
+
+	if !strings.Contains(buf.String(), "denied") || len(logs["lines"].([]any)) == 0 {
+		t.Fatalf("no log lines to check:\n%s", buf.String())
+	}
+	for _, v := range seeded {
+		if strings.Contains(buf.String(), v) || bytes.Contains(served, []byte(v)) {
+			t.Errorf("%q reached the log", v)
+		}
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/securecart/securecart/internal/identity"
 	"github.com/securecart/securecart/internal/keys"
+	"github.com/securecart/securecart/internal/logging"
+	"github.com/securecart/securecart/internal/metrics"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/server"
 	"github.com/securecart/securecart/internal/sqldb/sqldbtest"
@@ -61,6 +63,8 @@ var matrix = []struct {
 	{"POST", "/v1/principals/{prn}/keys", func(ids) any { return map[string]any{"key_ttl_days": 1} }, "NNNNNY"},
 	{"POST", "/v1/principals/{prn}/disable", nil, "NNNNNY"},
 	{"DELETE", "/v1/keys/{key}", nil, "NNNNNY"},
+	{"GET", "/v1/logs", nil, "YYNNNN"},
+	{"GET", "/metrics", nil, "YNNNNN"},
 }
 
 // ids are the resources one cell works on, made fresh for it.
@@ -116,6 +120,7 @@ func TestRoleMatrix(t *testing.T) {
 			}
 			loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 			api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Directory: dir,
+				Logs: logging.NewRing(10), Metrics: metrics.New(),
 				Networks: map[string][]netip.Prefix{policy.NetworkApplication: loop, policy.NetworkPayment: loop}})
 			certs, err := tlsca.NewServerCerts(ctx, ca, tlsca.ServerOptions{})
 			if err != nil {

@@ -2,7 +2,10 @@ package server
 
 import (
 	_ "embed"
+	"encoding/json"
 	"net/http"
+
+	"github.com/securecart/securecart/internal/policy"
 )
 
 // route is one operation of API v1. The table is the single list of
@@ -39,6 +42,9 @@ func (a *API) table() []route {
 		{"POST", "/v1/principals/{id}/keys", a.createPrincipalKey},
 		{"POST", "/v1/principals/{id}/disable", a.disablePrincipal},
 		{"DELETE", "/v1/keys/{id}", a.revokeKey},
+
+		{"GET", "/v1/logs", a.logs},
+		{"GET", "/metrics", a.metrics},
 	}
 }
 
@@ -55,8 +61,13 @@ func (a *API) routes() {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPI)
 	})
+	var paths []string
 	for _, rt := range a.table() {
 		m.HandleFunc(rt.method+" "+rt.path, a.authed(rt.h))
+		paths = append(paths, rt.path)
+	}
+	if a.d.Metrics != nil {
+		a.d.Metrics.Routes(paths)
 	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { WriteProblem(w, ProblemNotFound) })
 }
@@ -74,4 +85,36 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.Write([]byte("ready\n"))
+}
+
+// logs serves the recent log lines, redacted when they were written.
+func (a *API) logs(c *call) {
+	if !a.allowed(c, policy.ReadLogs, resource{typ: policy.TypeCollection, id: "logs"}) {
+		c.problem(ProblemForbidden)
+		return
+	}
+	limit := 100
+	if _, l, ok := pageArgs(c); !ok {
+		return
+	} else if c.r.URL.Query().Has("limit") {
+		limit = l
+	}
+	lines := []json.RawMessage{}
+	if a.d.Logs != nil {
+		lines = append(lines, a.d.Logs.Lines(limit)...)
+	}
+	c.json(http.StatusOK, map[string]any{"lines": lines})
+}
+
+// metrics serves the Prometheus metrics to roles that may read them.
+func (a *API) metrics(c *call) {
+	if !a.allowed(c, policy.ReadMetrics, resource{typ: policy.TypeCollection, id: "metrics"}) {
+		c.problem(ProblemForbidden)
+		return
+	}
+	if a.d.Metrics == nil {
+		c.problem(ProblemUnavailable)
+		return
+	}
+	a.d.Metrics.Handler().ServeHTTP(c.w, c.r)
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/securecart/securecart/internal/identity"
+	"github.com/securecart/securecart/internal/logging"
+	"github.com/securecart/securecart/internal/metrics"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/store"
 )
@@ -55,7 +57,12 @@ type Deps struct {
 	// generous of its roles'. Roles without one are not limited.
 	Limits map[string]Limit
 	Logger *slog.Logger
-	Now    func() time.Time
+	// Logs holds the recent, already redacted log lines GET /v1/logs serves.
+	Logs *logging.Ring
+	// Metrics, if set, counts requests, decisions and refusals, and is
+	// served at /metrics.
+	Metrics *metrics.Metrics
+	Now     func() time.Time
 }
 
 // API is the HTTP handler of SecureCart's API.
@@ -103,13 +110,22 @@ type call struct {
 // handler is an API handler behind authentication and rate limiting.
 type handler func(c *call)
 
-// authed wraps h with request id, authentication and the rate limit.
+// authed wraps h with request id, authentication, the rate limit and
+// request metrics.
 func (a *API) authed(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := &call{w: w, r: r, ctx: r.Context(), requestID: newRequestID()}
-		w.Header().Set("X-Request-Id", c.requestID)
+		start := a.d.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		c := &call{w: sw, r: r, requestID: newRequestID()}
+		c.ctx = logging.WithRequestID(r.Context(), c.requestID)
+		sw.Header().Set("X-Request-Id", c.requestID)
 		c.source = remoteAddr(r)
 		c.networks = a.networksOf(c.source)
+		defer func() {
+			if a.d.Metrics != nil {
+				a.d.Metrics.ObserveRequest(routeOf(r), r.Method, sw.code, a.d.Now().Sub(start))
+			}
+		}()
 
 		p, err := a.authenticate(c)
 		if err != nil {
@@ -118,6 +134,9 @@ func (a *API) authed(h handler) http.HandlerFunc {
 		}
 		c.principal = p
 		if ok, wait := a.limiter.Allow(p.ID, a.limitFor(p)); !ok {
+			if a.d.Metrics != nil && len(p.Roles) > 0 {
+				a.d.Metrics.RateLimited(p.Roles[0])
+			}
 			pr := ProblemRateLimited
 			pr.RetryAfter = RetryAfterSeconds(wait)
 			c.problem(pr)
@@ -125,6 +144,26 @@ func (a *API) authed(h handler) http.HandlerFunc {
 		}
 		h(c)
 	}
+}
+
+// statusWriter remembers the status code for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// routeOf is the request's route template without its method, such as
+// "/v1/customers/{id}": never a raw path, so metric labels stay bounded.
+func routeOf(r *http.Request) string {
+	if _, path, ok := strings.Cut(r.Pattern, " "); ok {
+		return path
+	}
+	return r.Pattern
 }
 
 func (a *API) authenticate(c *call) (Principal, error) {
@@ -208,6 +247,9 @@ func (a *API) allowed(c *call, action string, res resource) bool {
 		MTLSIdentity:  c.mtlsID,
 		Time:          a.d.Now(),
 	})
+	if a.d.Metrics != nil {
+		a.d.Metrics.AuthzDecision(d.Allow)
+	}
 	if !d.Allow {
 		a.d.Logger.Info("denied", "request_id", c.requestID, "principal", c.principal.ID,
 			"action", action, "policies", d.Policies)
