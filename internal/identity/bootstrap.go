@@ -17,12 +17,13 @@ const BootstrapName = "bootstrap-admin"
 // BootstrapName with one key that does not expire, and returns that key and
 // true. It is a service principal: it belongs to no person, and the default
 // policies let a service admin act without MFA, which no one can present
-// before the first person has enrolled. In a directory that has principals it returns no key and false.
-// Of concurrent calls, on one node or several, exactly one returns true.
+// before the first person has enrolled. In a directory that has principals
+// it returns no key and false. Of concurrent calls, on one node or several,
+// exactly one returns true.
 func (d *Directory) EnsureBootstrap(ctx context.Context) (APIKey, bool, error) {
 	var n int64
 	err := d.db.Read(ctx, func(tx sqldb.Tx) error {
-		return tx.QueryRow(ctx, "SELECT COUNT(*) FROM identity_principals").Scan(&n)
+		return tx.QueryRow(ctx, qCountPrincipals).Scan(&n)
 	})
 	if err != nil {
 		return APIKey{}, false, fmt.Errorf("bootstrap: %w", err)
@@ -43,11 +44,9 @@ func (d *Directory) EnsureBootstrap(ctx context.Context) (APIKey, bool, error) {
 	err = d.db.Write(ctx, func(tx sqldb.Tx) error {
 		created = false
 		var n int64
-		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM identity_principals").Scan(&n); err != nil {
+		err := tx.QueryRow(ctx, qCountPrincipals).Scan(&n)
+		if err != nil || n > 0 {
 			return err
-		}
-		if n > 0 {
-			return nil
 		}
 		if err := insertPrincipal(ctx, tx, p); err != nil {
 			return err
@@ -76,7 +75,9 @@ func (d *Directory) EnsureBootstrap(ctx context.Context) (APIKey, bool, error) {
 // certificate names, after ca has verified the certificate. Anything else
 // (no certificate, one ca does not vouch for, an unknown, disabled or
 // person principal) is ErrUnauthenticated.
-func (d *Directory) PrincipalForCert(ctx context.Context, cert *x509.Certificate, ca *tlsca.CA) (*Principal, error) {
+func (d *Directory) PrincipalForCert(
+	ctx context.Context, cert *x509.Certificate, ca *tlsca.CA,
+) (*Principal, error) {
 	if cert == nil || ca == nil {
 		return nil, ErrUnauthenticated
 	}

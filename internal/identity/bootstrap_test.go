@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/securecart/securecart/internal/sqldb"
 	"github.com/securecart/securecart/internal/sqldb/sqldbtest"
@@ -92,5 +93,42 @@ func TestBootstrapConcurrent(t *testing.T) {
 		if _, err := nodes[1].Authenticate(ctx, keys[0].Reveal()); err != nil {
 			t.Errorf("the returned key does not authenticate: %v", err)
 		}
+	})
+}
+
+// TestConcurrentFirstReads starts many reads of every kind at once on a
+// directory that has just been opened, as a server's first requests do.
+func TestConcurrentFirstReads(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, h *sqldbtest.Handle) {
+		setup, _ := openDir(t, h)
+		p := mustPrincipal(t, setup, "first", KindService, RoleAppService)
+		k, _ := mustKey(t, setup, p.ID, 0)
+
+		d, _ := openDir(t, h.Reopen(t))
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Go(func() {
+				<-start
+				var err error
+				switch i % 4 {
+				case 0:
+					_, err = d.Authenticate(ctx, k.Reveal())
+				case 1:
+					_, err = d.GetPrincipal(ctx, p.ID)
+				case 2:
+					_, err = d.ListPrincipals(ctx)
+				case 3:
+					_, _, err = d.EnsureBootstrap(ctx)
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
 	})
 }

@@ -36,7 +36,9 @@ func (d *Directory) clock() time.Time {
 
 // CreatePrincipal adds a principal. It returns an *InvalidError for a bad
 // name, kind or role, and ErrExists if the name is taken.
-func (d *Directory) CreatePrincipal(ctx context.Context, name string, kind Kind, roles []Role) (*Principal, error) {
+func (d *Directory) CreatePrincipal(
+	ctx context.Context, name string, kind Kind, roles []Role,
+) (*Principal, error) {
 	p, err := d.newPrincipal(name, kind, roles)
 	if err != nil {
 		return nil, fmt.Errorf("create principal: %w", err)
@@ -88,7 +90,7 @@ func (d *Directory) GetPrincipal(ctx context.Context, id string) (*Principal, er
 		if p, err = loadPrincipal(ctx, tx, id); err != nil {
 			return err
 		}
-		p.Keys, err = loadKeys(ctx, tx, "WHERE principal_id = ?", id)
+		p.Keys, err = loadKeys(ctx, tx, qKeysOf, id)
 		return err
 	})
 	if err != nil {
@@ -103,7 +105,7 @@ func (d *Directory) ListPrincipals(ctx context.Context) ([]Principal, error) {
 	var out []Principal
 	err := d.db.Read(ctx, func(tx sqldb.Tx) error {
 		out = nil
-		rows, err := tx.Query(ctx, "SELECT "+principalCols+" FROM identity_principals ORDER BY name")
+		rows, err := tx.Query(ctx, qPrincipals)
 		if err != nil {
 			return err
 		}
@@ -118,7 +120,7 @@ func (d *Directory) ListPrincipals(ctx context.Context) ([]Principal, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		keys, err := loadKeys(ctx, tx, "")
+		keys, err := loadKeys(ctx, tx, qAllKeys)
 		if err != nil {
 			return err
 		}
@@ -172,8 +174,6 @@ func markOnce(ctx context.Context, tx sqldb.Tx, table, column, id string, at tim
 	return err
 }
 
-const principalCols = "id, name, kind, roles, created_at, COALESCE(disabled_at, 0)"
-
 type scanner interface{ Scan(dest ...any) error }
 
 func scanPrincipal(s scanner, extra ...any) (*Principal, error) {
@@ -200,8 +200,7 @@ func scanPrincipal(s scanner, extra ...any) (*Principal, error) {
 }
 
 func loadPrincipal(ctx context.Context, tx sqldb.Tx, id string) (*Principal, error) {
-	p, err := scanPrincipal(tx.QueryRow(ctx,
-		"SELECT "+principalCols+" FROM identity_principals WHERE id = ?", id))
+	p, err := scanPrincipal(tx.QueryRow(ctx, qPrincipal, id))
 	if errors.Is(err, sqldb.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -57,9 +57,12 @@
 // # Bootstrap
 //
 // A new deployment has no principals and so no one who may create them.
-// EnsureBootstrap, run at start, creates the person "bootstrap-admin" with
-// the admin role and one key, and returns that key exactly once: later
-// calls and later starts find principals and return none. Nodes that start
+// EnsureBootstrap, run at start, creates "bootstrap-admin" with the admin
+// role and one key that does not expire, and returns that key exactly once:
+// later calls and later starts find principals and return none. It is of
+// kind service, because the default policies hold a person admin to MFA,
+// which no one can present before the first person has enrolled; its job is
+// to enrol that person, after which it should be disabled. Nodes that start
 // together create one bootstrap principal between them; the unique name
 // decides which node's key is the one.
 //

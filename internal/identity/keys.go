@@ -26,7 +26,9 @@ var dummyHash = make([]byte, 32)
 // ttl (0 for no expiry). The APIKey is the only copy of the secret: show it
 // to its owner once. It returns ErrNotFound for an unknown principal and an
 // *InvalidError for a disabled one or a negative ttl.
-func (d *Directory) CreateKey(ctx context.Context, principalID string, ttl time.Duration) (APIKey, *KeyInfo, error) {
+func (d *Directory) CreateKey(
+	ctx context.Context, principalID string, ttl time.Duration,
+) (APIKey, *KeyInfo, error) {
 	if ttl < 0 {
 		return APIKey{}, nil, fmt.Errorf("create key: %w", invalid("ttl", "must not be negative"))
 	}
@@ -65,7 +67,9 @@ func (d *Directory) CreateKey(ctx context.Context, principalID string, ttl time.
 	return APIKey{}, nil, errors.New("create key: key ids keep colliding")
 }
 
-func (d *Directory) newKeyFor(principalID string, ttl time.Duration) (APIKey, *KeyInfo, []byte, error) {
+func (d *Directory) newKeyFor(
+	principalID string, ttl time.Duration,
+) (APIKey, *KeyInfo, []byte, error) {
 	key, hash, err := newKey()
 	if err != nil {
 		return APIKey{}, nil, nil, err
@@ -104,14 +108,10 @@ func (d *Directory) RevokeKey(ctx context.Context, keyID string) error {
 	return nil
 }
 
-const keyCols = "id, principal_id, prefix, created_at, COALESCE(expires_at, 0)," +
-	" COALESCE(revoked_at, 0), COALESCE(last_used_at, 0)"
-
-// loadKeys returns the metadata of the keys that where selects, oldest
-// first.
-func loadKeys(ctx context.Context, tx sqldb.Tx, where string, args ...any) ([]KeyInfo, error) {
-	rows, err := tx.Query(ctx, "SELECT "+keyCols+" FROM identity_api_keys "+where+
-		" ORDER BY created_at, id", args...)
+// loadKeys returns the metadata of the keys that query (qKeysOf or
+// qAllKeys) selects.
+func loadKeys(ctx context.Context, tx sqldb.Tx, query string, args ...any) ([]KeyInfo, error) {
+	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +150,8 @@ func (d *Directory) Authenticate(ctx context.Context, presented string) (*Princi
 	)
 	err := d.db.Read(ctx, func(tx sqldb.Tx) error {
 		var err error
-		p, err = scanPrincipal(tx.QueryRow(ctx, "SELECT p.id, p.name, p.kind, p.roles,"+
-			" p.created_at, COALESCE(p.disabled_at, 0), k.hash, COALESCE(k.expires_at, 0),"+
-			" COALESCE(k.revoked_at, 0), COALESCE(k.last_used_at, 0)"+
-			" FROM identity_api_keys k JOIN identity_principals p ON p.id = k.principal_id"+
-			" WHERE k.id = ?", id), &hash, &expires, &revoked, &used)
+		p, err = scanPrincipal(tx.QueryRow(ctx, qAuthenticate, id),
+			&hash, &expires, &revoked, &used)
 		return err
 	})
 	found := err == nil

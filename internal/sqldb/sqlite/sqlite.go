@@ -38,8 +38,10 @@ type DB struct {
 	wconn  *sql.Conn
 	reader *sql.DB
 
-	wstmts map[string]*sql.Stmt // used only by the writer goroutine
-	rstmts sync.Map             // query -> *sql.Stmt on the read pool
+	wstmts    map[string]*sql.Stmt // used only by the writer goroutine
+	rstmts    sync.Map             // query -> *sql.Stmt on the read pool
+	preparing sync.Map             // queries being prepared for rstmts
+	bgPrepare sync.WaitGroup       // prepareLater goroutines
 
 	queue   chan *writeReq
 	closing chan struct{}
@@ -355,6 +357,7 @@ func (db *DB) IntegrityCheck(ctx context.Context) error {
 func (db *DB) Close() error {
 	db.once.Do(func() { close(db.closing) })
 	<-db.stopped
+	db.bgPrepare.Wait()
 	return db.closeConns()
 }
 
@@ -389,15 +392,38 @@ func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := t.db.rstmts.Load(query); ok {
 		return t.stx.StmtContext(ctx, s.(*sql.Stmt)), nil
 	}
-	s, err := t.db.reader.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	// A query the pool has not prepared yet is prepared on this
+	// transaction's own connection: preparing it on the pool would wait for
+	// a second connection, and with every connection in a read transaction
+	// doing the same, none would come back. The pool-wide statement is made
+	// in the background for the next reads.
+	t.db.prepareLater(query)
+	return t.stx.PrepareContext(ctx, query)
+}
+
+// prepareLater prepares query on the read pool once a connection is free
+// and caches it.
+func (db *DB) prepareLater(query string) {
+	select {
+	case <-db.closing:
+		return
+	default:
 	}
-	if prev, loaded := t.db.rstmts.LoadOrStore(query, s); loaded {
-		s.Close()
-		s = prev.(*sql.Stmt)
+	if _, busy := db.preparing.LoadOrStore(query, true); busy {
+		return
 	}
-	return t.stx.StmtContext(ctx, s), nil
+	db.bgPrepare.Add(1)
+	go func() {
+		defer db.bgPrepare.Done()
+		defer db.preparing.Delete(query)
+		s, err := db.reader.PrepareContext(context.Background(), query)
+		if err != nil {
+			return // closed or failing; the next read tries again
+		}
+		if _, loaded := db.rstmts.LoadOrStore(query, s); loaded {
+			s.Close()
+		}
+	}()
 }
 
 func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {

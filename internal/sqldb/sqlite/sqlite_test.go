@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/securecart/securecart/internal/sqldb"
 )
@@ -146,5 +147,42 @@ func TestFileIsPrivate(t *testing.T) {
 	}
 	if fi&0o077 != 0 {
 		t.Fatalf("database file mode %o", fi)
+	}
+}
+
+// TestConcurrentFirstReads starts more read transactions than the pool has
+// connections, each running a query never prepared before: none may wait
+// for a connection another holds.
+func TestConcurrentFirstReads(t *testing.T) {
+	db := open(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs <- db.Read(ctx, func(tx sqldb.Tx) error {
+				var n int64
+				// Each goroutine's own query text: none is cached.
+				q := fmt.Sprintf("SELECT COUNT(*) + %d FROM kv", i)
+				if err := tx.QueryRow(ctx, q).Scan(&n); err != nil {
+					return err
+				}
+				time.Sleep(20 * time.Millisecond) // hold the connection
+				return tx.QueryRow(ctx, q+" WHERE v >= 0").Scan(&n)
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
