@@ -29,6 +29,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer d.Close()
+			f.merge(cmd, d.Config.Serve)
 			credsPath := filepath.Join(d.Config.DataDir, "demo-credentials.json")
 			creds, err := demo.ReadCredentials(credsPath)
 			if errors.Is(err, fs.ErrNotExist) {

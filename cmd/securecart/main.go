@@ -33,7 +33,8 @@ func main() {
 
 // globals are the settings every subcommand shares.
 type globals struct {
-	cfg config.Config
+	cfg        config.Config
+	configFile string
 }
 
 func newRoot() *cobra.Command {
@@ -48,6 +49,7 @@ func newRoot() *cobra.Command {
 		},
 	}
 	f := root.PersistentFlags()
+	f.StringVar(&g.configFile, "config", "", "JSON configuration file (env SECURECART_CONFIG)")
 	f.StringVar(&g.cfg.DataDir, "data-dir", g.cfg.DataDir, "data directory (env SECURECART_DATA_DIR)")
 	f.StringVar(&g.cfg.Database, "database", g.cfg.Database, `"sqlite" or a postgres:// DSN (env SECURECART_DATABASE)`)
 	f.StringVar(&g.cfg.RootKeyProvider, "root-key-provider", g.cfg.RootKeyProvider,
@@ -59,24 +61,34 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-// load applies the environment, then lets flags set on the command line win.
+// load builds the settings: defaults, then the configuration file, then
+// the environment, then the flags set on the command line.
 func (g *globals) load(cmd *cobra.Command) error {
 	flags := *g
-	env := config.Default()
-	if err := env.FromEnv(os.Getenv); err != nil {
+	c := config.Default()
+	path := os.Getenv("SECURECART_CONFIG")
+	if cmd.Flags().Changed("config") {
+		path = flags.configFile
+	}
+	if path != "" {
+		if err := c.LoadFile(path); err != nil {
+			return err
+		}
+	}
+	if err := c.FromEnv(os.Getenv); err != nil {
 		return err
 	}
-	pick := func(name string, flagVal, envVal string) string {
+	for name, pair := range map[string][2]*string{
+		"data-dir":          {&c.DataDir, &flags.cfg.DataDir},
+		"database":          {&c.Database, &flags.cfg.Database},
+		"root-key-provider": {&c.RootKeyProvider, &flags.cfg.RootKeyProvider},
+		"root-key-file":     {&c.RootKeyFile, &flags.cfg.RootKeyFile},
+	} {
 		if cmd.Flags().Changed(name) {
-			return flagVal
+			*pair[0] = *pair[1]
 		}
-		return envVal
 	}
-	g.cfg.DataDir = pick("data-dir", flags.cfg.DataDir, env.DataDir)
-	g.cfg.Database = pick("database", flags.cfg.Database, env.Database)
-	g.cfg.RootKeyProvider = pick("root-key-provider", flags.cfg.RootKeyProvider, env.RootKeyProvider)
-	g.cfg.RootKeyFile = pick("root-key-file", flags.cfg.RootKeyFile, env.RootKeyFile)
-	g.cfg.CryptoPeriod = env.CryptoPeriod
+	g.cfg = c
 	return nil
 }
 

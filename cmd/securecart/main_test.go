@@ -141,3 +141,28 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		t.Fatal("the flag did not win over the environment")
 	}
 }
+
+func TestConfigFileThenEnvironmentThenFlags(t *testing.T) {
+	base := t.TempDir()
+	fileDir, envDir, flagDir := filepath.Join(base, "file"), filepath.Join(base, "env"), filepath.Join(base, "flag")
+	cfg := filepath.Join(base, "securecart.json")
+	os.WriteFile(cfg, []byte(`{"data_dir": "`+fileDir+`"}`), 0o600)
+
+	mustRun(t, "--config", cfg, "keys", "list")
+	if _, err := os.Stat(filepath.Join(fileDir, "securecart.db")); err != nil {
+		t.Fatal("the configuration file's data_dir was not used")
+	}
+	t.Setenv("SECURECART_DATA_DIR", envDir)
+	mustRun(t, "--config", cfg, "keys", "list")
+	if _, err := os.Stat(filepath.Join(envDir, "securecart.db")); err != nil {
+		t.Fatal("the environment did not win over the file")
+	}
+	mustRun(t, "--config", cfg, "--data-dir", flagDir, "keys", "list")
+	if _, err := os.Stat(filepath.Join(flagDir, "securecart.db")); err != nil {
+		t.Fatal("the flag did not win over the environment")
+	}
+	os.WriteFile(cfg, []byte(`{"data_dri": "typo"}`), 0o600)
+	if _, err := run(t, "--config", cfg, "keys", "list"); err == nil || !strings.Contains(err.Error(), "unknown field") {
+		t.Fatalf("a typo in the file: %v", err)
+	}
+}

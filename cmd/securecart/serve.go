@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securecart/securecart/internal/config"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/keys"
 	"github.com/securecart/securecart/internal/logging"
@@ -29,6 +31,7 @@ type serveFlags struct {
 	certFile         string
 	keyFile          string
 	appNets, payNets []string
+	limits           map[string]config.RateLimit
 }
 
 func (f *serveFlags) register(cmd *cobra.Command, listen string) {
@@ -40,6 +43,34 @@ func (f *serveFlags) register(cmd *cobra.Command, listen string) {
 	fl.StringVar(&f.keyFile, "tls-key", "", "operator's key file")
 	fl.StringSliceVar(&f.appNets, "app-network", nil, "CIDRs of the application network (app-service is held to it)")
 	fl.StringSliceVar(&f.payNets, "payment-network", nil, "CIDRs of the payment provider's network")
+}
+
+// merge takes the configuration file's serve settings for every flag not
+// set on the command line.
+func (f *serveFlags) merge(cmd *cobra.Command, c config.ServeConfig) {
+	changed := cmd.Flags().Changed
+	if !changed("listen") && c.Listen != "" {
+		f.listen = c.Listen
+	}
+	if !changed("http-redirect") {
+		f.redirect = c.HTTPRedirect
+	}
+	if !changed("hostname") {
+		f.hosts = c.Hostnames
+	}
+	if !changed("tls-cert") {
+		f.certFile = c.TLSCert
+	}
+	if !changed("tls-key") {
+		f.keyFile = c.TLSKey
+	}
+	if !changed("app-network") {
+		f.appNets = c.Networks[policy.NetworkApplication]
+	}
+	if !changed("payment-network") {
+		f.payNets = c.Networks[policy.NetworkPayment]
+	}
+	f.limits = c.RateLimits
 }
 
 func (f *serveFlags) networks() (map[string][]netip.Prefix, error) {
@@ -54,6 +85,15 @@ func (f *serveFlags) networks() (map[string][]netip.Prefix, error) {
 		}
 	}
 	return out, nil
+}
+
+// rateLimits are the built-in limits with the configured ones over them.
+func (f *serveFlags) rateLimits() map[string]server.Limit {
+	out := maps.Clone(defaultLimits)
+	for role, l := range f.limits {
+		out[role] = server.Limit{Rate: l.Rate, Burst: l.Burst}
+	}
+	return out
 }
 
 // defaultLimits are requests per second and bursts by role.
@@ -78,6 +118,7 @@ func newServeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer d.Close()
+			f.merge(cmd, d.Config.Serve)
 			out := cmd.OutOrStdout()
 			return serve(cmd.Context(), d, f, out, func(addr string) {
 				fmt.Fprintf(out, "serving on https://%s\n", addr)
@@ -112,7 +153,7 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	}
 	api := server.New(server.Deps{Store: d.Store, Policy: pe, Identity: server.Directory{Dir: d.Identity, CA: ca},
 		Directory: d.Identity, Logs: ring, Metrics: metrics.New(),
-		Networks: nets, Limits: defaultLimits, Logger: log.With("subsystem", "api")})
+		Networks: nets, Limits: f.rateLimits(), Logger: log.With("subsystem", "api")})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

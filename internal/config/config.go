@@ -1,8 +1,9 @@
 // Package config holds SecureCart's settings, their safe defaults, and the
 // checks that refuse unsafe ones.
 //
-// Settings come from flags and environment variables (SECURECART_*); flags
-// win. Every setting has a default that is safe on a laptop: SQLite and a
+// Settings come from a JSON file (--config or SECURECART_CONFIG), then
+// environment variables (SECURECART_*), then flags: each overrides the one
+// before. Every setting has a default that is safe on a laptop: SQLite and a
 // root key file in the data directory. For production the root key belongs
 // outside the data directory (RootKeyFile, or the passphrase provider), so
 // that no single copy holds both the data and every key.
@@ -43,6 +44,8 @@ type Config struct {
 	CryptoPeriod time.Duration
 	// KeyCacheSize bounds the unwrapped data keys kept in memory.
 	KeyCacheSize int
+	// Serve is how `securecart serve` listens.
+	Serve ServeConfig
 }
 
 // Default returns the laptop defaults.
@@ -53,6 +56,7 @@ func Default() Config {
 		RootKeyProvider: ProviderFile,
 		CryptoPeriod:    365 * 24 * time.Hour,
 		KeyCacheSize:    65536,
+		Serve:           ServeConfig{Listen: "127.0.0.1:8443"},
 	}
 }
 

@@ -77,3 +77,53 @@ func TestEnsureDataDir(t *testing.T) {
 		t.Fatalf("world-readable data dir: %v", err)
 	}
 }
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "securecart.json")
+	os.WriteFile(path, []byte(`{
+  "data_dir": "/var/lib/securecart",
+  "root_key_file": "/etc/securecart/root.key",
+  "crypto_period": "2160h",
+  "serve": {
+    "listen": "0.0.0.0:443",
+    "hostnames": ["shop.example.com"],
+    "networks": {"application": ["10.1.0.0/16"]},
+    "rate_limits": {"developer": {"rate": 5, "burst": 10}}
+  }
+}`), 0o600)
+	c := Default()
+	if err := c.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/var/lib/securecart" || c.KeyFile() != "/etc/securecart/root.key" ||
+		c.CryptoPeriod != 2160*time.Hour || c.Serve.Listen != "0.0.0.0:443" ||
+		c.Serve.Hostnames[0] != "shop.example.com" || c.Serve.Networks["application"][0] != "10.1.0.0/16" ||
+		c.Serve.RateLimits["developer"] != (RateLimit{Rate: 5, Burst: 10}) || c.Database != "sqlite" {
+		t.Fatalf("config = %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	bad := map[string]string{
+		"unknown field": `{"data_dri": "x"}`,
+		"trailing":      `{"data_dir": "x"} {}`,
+		"bad duration":  `{"crypto_period": "a year"}`,
+		"wrong type":    `{"key_cache_size": "big"}`,
+		"zero rate":     `{"serve": {"rate_limits": {"dba": {"rate": 0, "burst": 1}}}}`,
+		"not json":      `data_dir = "x"`,
+	}
+	for name, body := range bad {
+		p := filepath.Join(dir, "bad.json")
+		os.WriteFile(p, []byte(body), 0o600)
+		c := Default()
+		if err := c.LoadFile(p); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	missing := Default()
+	if err := missing.LoadFile(filepath.Join(dir, "missing.json")); err == nil {
+		t.Error("a missing file was accepted")
+	}
+}
