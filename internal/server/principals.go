@@ -86,11 +86,21 @@ func (a *API) admin(c *call) bool {
 	return true
 }
 
-func keyTTL(days int) (time.Duration, bool) {
-	if days < 0 || days > 3650 {
+// decodeAdmin decodes a body that carries a key lifetime in days,
+// checks it and authorizes the caller.
+func (a *API) decodeAdmin(c *call, in any, days *int) (time.Duration, bool) {
+	if p, ok := DecodeJSON(c.r, in); !ok {
+		c.problem(p)
 		return 0, false
 	}
-	return time.Duration(days) * 24 * time.Hour, true
+	if *days < 0 || *days > 3650 {
+		c.problem(ProblemInvalid.With("between 0 (no expiry) and 3650", "key_ttl_days"))
+		return 0, false
+	}
+	if !a.admin(c) {
+		return 0, false
+	}
+	return time.Duration(*days) * 24 * time.Hour, true
 }
 
 func (a *API) identityProblem(c *call, err error) {
@@ -109,16 +119,8 @@ func (a *API) identityProblem(c *call, err error) {
 
 func (a *API) createPrincipal(c *call) {
 	var in createPrincipalIn
-	if p, ok := DecodeJSON(c.r, &in); !ok {
-		c.problem(p)
-		return
-	}
-	ttl, ok := keyTTL(in.KeyTTLDays)
+	ttl, ok := a.decodeAdmin(c, &in, &in.KeyTTLDays)
 	if !ok {
-		c.problem(ProblemInvalid.With("between 0 (no expiry) and 3650", "key_ttl_days"))
-		return
-	}
-	if !a.admin(c) {
 		return
 	}
 	roles := make([]identity.Role, len(in.Roles))
@@ -159,16 +161,8 @@ func (a *API) listPrincipals(c *call) {
 
 func (a *API) createPrincipalKey(c *call) {
 	var in keyIn
-	if p, ok := DecodeJSON(c.r, &in); !ok {
-		c.problem(p)
-		return
-	}
-	ttl, ok := keyTTL(in.KeyTTLDays)
+	ttl, ok := a.decodeAdmin(c, &in, &in.KeyTTLDays)
 	if !ok {
-		c.problem(ProblemInvalid.With("between 0 (no expiry) and 3650", "key_ttl_days"))
-		return
-	}
-	if !a.admin(c) {
 		return
 	}
 	key, info, err := a.d.Directory.CreateKey(c.ctx, c.r.PathValue("id"), ttl)
