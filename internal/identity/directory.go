@@ -19,6 +19,8 @@ type Directory struct {
 
 	mu       sync.Mutex
 	lastUsed map[string]time.Time // key id -> last use this node recorded
+
+	verified verifiedCache
 }
 
 // Open migrates db's identity tables and returns the directory over them.
@@ -155,6 +157,7 @@ func (d *Directory) DisablePrincipal(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("disable principal %s: %w", id, err)
 	}
+	d.verified.forgetPrincipal(id)
 	return nil
 }
 
