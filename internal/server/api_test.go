@@ -52,11 +52,13 @@ type fixture struct {
 	s   *store.Store
 }
 
-func newFixture(t *testing.T, eng sqldbtest.Engine, appNet string, limits map[string]server.Limit) *fixture {
+// openStore opens a fresh store on eng with its keystore, and the default
+// policies.
+func openStore(t *testing.T, eng sqldbtest.Engine, cfg keys.Config) (*sqldbtest.Handle, *store.Store, *policy.Engine) {
 	t.Helper()
 	ctx := context.Background()
 	h := eng.Open(t)
-	ks, err := keys.Open(ctx, h.DB, &keys.FileProvider{Path: filepath.Join(t.TempDir(), "root.key")}, keys.Config{})
+	ks, err := keys.Open(ctx, h.DB, &keys.FileProvider{Path: filepath.Join(t.TempDir(), "root.key")}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +71,12 @@ func newFixture(t *testing.T, eng sqldbtest.Engine, appNet string, limits map[st
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h, s, pe
+}
+
+func newFixture(t *testing.T, eng sqldbtest.Engine, appNet string, limits map[string]server.Limit) *fixture {
+	t.Helper()
+	_, s, pe := openStore(t, eng, keys.Config{})
 	api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Limits: limits,
 		Networks: map[string][]netip.Prefix{policy.NetworkApplication: {netip.MustParsePrefix(appNet)}}})
 	srv := httptest.NewServer(api)
@@ -329,15 +337,7 @@ func TestLogsNeverHoldPII(t *testing.T) {
 	var buf syncBuf
 	ring := logging.NewRing(1000)
 	log := slog.New(logging.NewHandler(&buf, ring, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx := context.Background()
-	h := sqldbtest.OpenSQLite(t)
-	ks, err := keys.Open(ctx, h.DB, &keys.FileProvider{Path: filepath.Join(t.TempDir(), "root.key")}, keys.Config{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ks.Close)
-	s, _ := store.Open(ctx, h.DB, ks)
-	pe, _ := policy.Default()
+	_, s, pe := openStore(t, sqldbtest.Engines()[0], keys.Config{Logger: log})
 	api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Logger: log, Logs: ring,
 		Networks: map[string][]netip.Prefix{policy.NetworkApplication: {netip.MustParsePrefix("127.0.0.0/8")}}})
 	srv := httptest.NewServer(api)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -96,21 +95,8 @@ func TestRoleMatrix(t *testing.T) {
 	for _, eng := range sqldbtest.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
 			ctx := context.Background()
-			h := eng.Open(t)
-			ks, err := keys.Open(ctx, h.DB, &keys.FileProvider{Path: filepath.Join(t.TempDir(), "root.key")}, keys.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(ks.Close)
-			s, err := store.Open(ctx, h.DB, ks)
-			if err != nil {
-				t.Fatal(err)
-			}
+			h, s, pe := openStore(t, eng, keys.Config{})
 			dir, err := identity.Open(ctx, h.DB)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pe, err := policy.Default()
 			if err != nil {
 				t.Fatal(err)
 			}
