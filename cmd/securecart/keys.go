@@ -30,12 +30,7 @@ func newKeysListCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List key domains, versions, states, ages and seal counts (never key material)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := g.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: g.withDeployment(func(cmd *cobra.Command, d *deploy.Deployment) error {
 			infos, err := d.Keys.List(cmd.Context())
 			if err != nil {
 				return err
@@ -50,7 +45,7 @@ func newKeysListCmd(g *globals) *cobra.Command {
 					k.Created.Format("2006-01-02 15:04:05Z"), k.Age, k.DataKeys, k.Seals)
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
@@ -164,14 +159,9 @@ func newKeysBackupCmd(g *globals) *cobra.Command {
 		Use:   "backup --out FILE",
 		Short: "Write a snapshot of the keystore (wrapped keys only), apart from the data",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := g.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: g.withDeployment(func(cmd *cobra.Command, d *deploy.Deployment) error {
 			return writeNew(out, func(w io.Writer) error { return d.Keys.Snapshot(cmd.Context(), w) })
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&out, "out", "", "file to create")
 	cmd.MarkFlagRequired("out")

@@ -119,12 +119,7 @@ func newKeysRotateRootCmd(g *globals) *cobra.Command {
 		Long: "Generate a new root key and re-wrap every key-encryption key under it.\n" +
 			"Export the new key afterwards (keys export-root): older exports no longer open this keystore.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := g.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: g.withDeployment(func(cmd *cobra.Command, d *deploy.Deployment) error {
 			old := d.Keys.Root().ID()
 			if err := d.Keys.RotateRoot(cmd.Context()); err != nil {
 				return err
@@ -132,7 +127,7 @@ func newKeysRotateRootCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "root key rotated: %s -> %s; export the new one with 'securecart keys export-root'\n",
 				old, d.Keys.Root().ID())
 			return nil
-		},
+		}),
 	}
 }
 

@@ -92,6 +92,19 @@ func (g *globals) load(cmd *cobra.Command) error {
 	return nil
 }
 
+// withDeployment makes a command body that runs with the deployment open
+// and closes it afterwards.
+func (g *globals) withDeployment(fn func(*cobra.Command, *deploy.Deployment) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		d, err := g.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return fn(cmd, d)
+	}
+}
+
 // open opens the deployment the flags describe.
 func (g *globals) open(ctx context.Context) (*deploy.Deployment, error) {
 	return deploy.Open(ctx, g.cfg, deploy.Options{

@@ -112,18 +112,13 @@ func newServeCmd(g *globals) *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the HTTPS API",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := g.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: g.withDeployment(func(cmd *cobra.Command, d *deploy.Deployment) error {
 			f.merge(cmd, d.Config.Serve)
 			out := cmd.OutOrStdout()
 			return serve(cmd.Context(), d, f, out, func(addr string) {
 				fmt.Fprintf(out, "serving on https://%s\n", addr)
 			})
-		},
+		}),
 	}
 	f.register(cmd, "127.0.0.1:8443")
 	return cmd
