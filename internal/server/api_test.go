@@ -382,3 +382,30 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestMaskedReadIsNotADenial checks that a read answered with masked PII
+// is not logged as a refusal, while a refused read still is.
+func TestMaskedReadIsNotADenial(t *testing.T) {
+	var buf syncBuf
+	log := slog.New(logging.NewHandler(&buf, logging.NewRing(100), nil))
+	_, s, pe := openStore(t, sqldbtest.Engines()[0], keys.Config{})
+	api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Logger: log,
+		Networks: map[string][]netip.Prefix{policy.NetworkApplication: {netip.MustParsePrefix("127.0.0.0/8")}}})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	f := &fixture{t: t, srv: srv, s: s}
+
+	_, c := f.do("app", "POST", "/v1/customers", ada)
+	id := c["id"].(string)
+	code, got := f.do("dev", "GET", "/v1/customers/"+id, nil)
+	if code != http.StatusOK || got["email"] == ada["email"] {
+		t.Fatalf("developer read: %d %v, want 200 with masked fields", code, got)
+	}
+	if strings.Contains(buf.String(), "denied") {
+		t.Fatalf("a masked read was logged as a denial:\n%s", buf.String())
+	}
+	f.do("sec", "GET", "/v1/customers/"+id, nil)
+	if !strings.Contains(buf.String(), "denied") {
+		t.Fatalf("a refused read was not logged:\n%s", buf.String())
+	}
+}

@@ -233,6 +233,24 @@ type resource struct {
 // allowed asks the policy engine; a denial is answered 403 (or 404 when
 // the caller must not learn that the resource exists).
 func (a *API) allowed(c *call, action string, res resource) bool {
+	d := a.decide(c, action, res)
+	if !d.Allow {
+		a.d.Logger.Info("denied", "request_id", c.requestID, "principal", c.principal.ID,
+			"action", action, "policies", d.Policies)
+	}
+	return d.Allow
+}
+
+// clearPII reports whether the caller may see res's PII in clear. A no
+// here masks the answer and refuses nothing, so it is not logged as a
+// denial.
+func (a *API) clearPII(c *call, res resource) bool {
+	return a.decide(c, policy.ReadPII, res).Allow
+}
+
+// decide asks the policy engine about one action of the call's principal
+// and counts the decision.
+func (a *API) decide(c *call, action string, res resource) policy.Decision {
 	d := a.d.Policy.Decide(policy.Request{
 		PrincipalID:   c.principal.ID,
 		PrincipalKind: c.principal.Kind,
@@ -250,16 +268,7 @@ func (a *API) allowed(c *call, action string, res resource) bool {
 	if a.d.Metrics != nil {
 		a.d.Metrics.AuthzDecision(d.Allow)
 	}
-	if !d.Allow {
-		a.d.Logger.Info("denied", "request_id", c.requestID, "principal", c.principal.ID,
-			"action", action, "policies", d.Policies)
-	}
-	return d.Allow
-}
-
-// clearPII reports whether the caller may see res's PII in clear.
-func (a *API) clearPII(c *call, res resource) bool {
-	return a.allowed(c, policy.ReadPII, res)
+	return d
 }
 
 func (c *call) problem(p Problem) {

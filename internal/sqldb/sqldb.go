@@ -47,6 +47,10 @@ type DB interface {
 	Write(ctx context.Context, fn func(Tx) error) error
 	// Read runs fn in a read-only transaction with one consistent snapshot.
 	Read(ctx context.Context, fn func(Tx) error) error
+	// QueryRow runs one read-only statement outside an explicit
+	// transaction. A single statement sees one consistent snapshot on both
+	// engines, and skipping BEGIN and COMMIT makes a point read cheaper.
+	QueryRow(ctx context.Context, query string, args ...any) Row
 	// Migrate brings the schema of component up to the last migration.
 	Migrate(ctx context.Context, component string, migrations []Migration) error
 	// Close releases the database.

@@ -228,9 +228,7 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (*Customer, error) {
 		return nil, ErrNotFound
 	}
 	var row customerRow
-	err := s.db.Read(ctx, func(tx sqldb.Tx) error {
-		return row.scan(tx.QueryRow(ctx, "SELECT "+customerCols+" FROM customers WHERE id = ?", id))
-	})
+	err := row.scan(s.db.QueryRow(ctx, "SELECT "+customerCols+" FROM customers WHERE id = ?", id))
 	if errors.Is(err, sqldb.ErrNoRows) {
 		return nil, ErrNotFound
 	}

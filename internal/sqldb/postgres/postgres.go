@@ -78,6 +78,11 @@ func (db *DB) Read(ctx context.Context, fn func(sqldb.Tx) error) error {
 	return db.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
 }
 
+// QueryRow runs one statement on the pool, outside a transaction.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) sqldb.Row {
+	return pgRow{db.pool.QueryRow(ctx, db.rebind(query), args...)}
+}
+
 func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(sqldb.Tx) error) error {
 	ptx, err := db.pool.BeginTx(ctx, opts)
 	if err != nil {

@@ -329,6 +329,15 @@ func (db *DB) Read(ctx context.Context, fn func(sqldb.Tx) error) error {
 	return fn(&tx{db: db, stx: stx})
 }
 
+// QueryRow runs one statement on the read pool, outside a transaction.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) sqldb.Row {
+	if s, ok := db.rstmts.Load(query); ok {
+		return sqlRow{s.(*sql.Stmt).QueryRowContext(ctx, args...)}
+	}
+	db.prepareLater(query)
+	return sqlRow{db.reader.QueryRowContext(ctx, query, args...)}
+}
+
 // Migrate applies the component's migrations that are not applied yet.
 func (db *DB) Migrate(ctx context.Context, component string, ms []sqldb.Migration) error {
 	return sqldb.ApplyMigrations(ctx, sqldb.SQLite, component, ms, db.Write)
