@@ -46,6 +46,9 @@ type Config struct {
 	KeyCacheSize int
 	// Serve is how `securecart serve` listens.
 	Serve ServeConfig
+	// Storage is where objects go; Backup is how the data is backed up.
+	Storage StorageConfig
+	Backup  BackupConfig
 }
 
 // Default returns the laptop defaults.
@@ -57,6 +60,8 @@ func Default() Config {
 		CryptoPeriod:    365 * 24 * time.Hour,
 		KeyCacheSize:    65536,
 		Serve:           ServeConfig{Listen: "127.0.0.1:8443"},
+		Storage:         defaultStorage(),
+		Backup:          defaultBackup(),
 	}
 }
 
@@ -78,7 +83,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 		c.CryptoPeriod = d
 	}
-	return nil
+	return c.storageFromEnv(getenv)
 }
 
 // IsPostgres reports whether Database names a PostgreSQL database.
@@ -121,6 +126,7 @@ func (c *Config) Validate() error {
 	if c.KeyCacheSize < 16 {
 		errs = append(errs, errors.New("key cache size: at least 16"))
 	}
+	errs = append(errs, c.validateStorage()...)
 	return errors.Join(errs...)
 }
 

@@ -16,6 +16,11 @@ type ServeConfig struct {
 	Hostnames    []string
 	TLSCert      string
 	TLSKey       string
+	// ACMEHosts, if set, are public names whose certificates come from
+	// Let's Encrypt over ACME instead of the local CA; ACMEEmail is the
+	// contact address given to it.
+	ACMEHosts []string
+	ACMEEmail string
 	// Networks maps a network name that policies test ("application",
 	// "payment") to CIDRs.
 	Networks map[string][]string
@@ -36,13 +41,15 @@ const maxFile = 1 << 20
 // fileConfig is the JSON form of a configuration file. Every field is
 // optional; a field that is present replaces the default.
 type fileConfig struct {
-	DataDir         *string    `json:"data_dir"`
-	Database        *string    `json:"database"`
-	RootKeyProvider *string    `json:"root_key_provider"`
-	RootKeyFile     *string    `json:"root_key_file"`
-	CryptoPeriod    *string    `json:"crypto_period"`
-	KeyCacheSize    *int       `json:"key_cache_size"`
-	Serve           *fileServe `json:"serve"`
+	DataDir         *string      `json:"data_dir"`
+	Database        *string      `json:"database"`
+	RootKeyProvider *string      `json:"root_key_provider"`
+	RootKeyFile     *string      `json:"root_key_file"`
+	CryptoPeriod    *string      `json:"crypto_period"`
+	KeyCacheSize    *int         `json:"key_cache_size"`
+	Serve           *fileServe   `json:"serve"`
+	Storage         *fileStorage `json:"storage"`
+	Backup          *fileBackup  `json:"backup"`
 }
 
 type fileServe struct {
@@ -51,6 +58,8 @@ type fileServe struct {
 	Hostnames    []string             `json:"hostnames"`
 	TLSCert      *string              `json:"tls_cert"`
 	TLSKey       *string              `json:"tls_key"`
+	ACMEHosts    []string             `json:"acme_hosts"`
+	ACMEEmail    *string              `json:"acme_email"`
 	Networks     map[string][]string  `json:"networks"`
 	RateLimits   map[string]RateLimit `json:"rate_limits"`
 }
@@ -98,11 +107,18 @@ func (c *Config) apply(f fileConfig) error {
 	if f.KeyCacheSize != nil {
 		c.KeyCacheSize = *f.KeyCacheSize
 	}
+	if err := c.applyStorage(f.Storage, f.Backup); err != nil {
+		return err
+	}
 	if s := f.Serve; s != nil {
 		set(&c.Serve.Listen, s.Listen)
 		set(&c.Serve.HTTPRedirect, s.HTTPRedirect)
 		set(&c.Serve.TLSCert, s.TLSCert)
 		set(&c.Serve.TLSKey, s.TLSKey)
+		set(&c.Serve.ACMEEmail, s.ACMEEmail)
+		if s.ACMEHosts != nil {
+			c.Serve.ACMEHosts = s.ACMEHosts
+		}
 		if s.Hostnames != nil {
 			c.Serve.Hostnames = s.Hostnames
 		}
