@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +96,13 @@ func TestDemoServesOverTLS(t *testing.T) {
 	if _, err := old.Get(creds.BaseURL + "/healthz"); err == nil {
 		t.Fatal("a TLS 1.1 client was served")
 	}
+	metrics := scrapeMetrics(t, client, creds.BaseURL, creds.Roles["developer"].APIKey)
+	if metrics["tls_handshake_errors_total"] < 1 {
+		t.Errorf("the refused handshake was not counted: %v", metrics["tls_handshake_errors_total"])
+	}
+	if metrics[`seal_operations_total{op="open"}`] < 8 || metrics[`seal_operations_total{op="seal"}`] < 1000 {
+		t.Errorf("seal operations not counted: %v", metrics)
+	}
 
 	cancel()
 	select {
@@ -104,4 +113,32 @@ func TestDemoServesOverTLS(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the demo did not shut down")
 	}
+}
+
+// scrapeMetrics reads /metrics as the holder of key and returns the value
+// of each series without labels or with them, as written.
+func scrapeMetrics(t *testing.T, client *http.Client, base, key string) map[string]float64 {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("metrics: %d", resp.StatusCode)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out
 }

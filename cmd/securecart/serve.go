@@ -30,6 +30,8 @@ type serveFlags struct {
 	hosts            []string
 	certFile         string
 	keyFile          string
+	acmeHosts        []string
+	acmeEmail        string
 	appNets, payNets []string
 	limits           map[string]config.RateLimit
 }
@@ -41,6 +43,8 @@ func (f *serveFlags) register(cmd *cobra.Command, listen string) {
 	fl.StringSliceVar(&f.hosts, "hostname", nil, "names the local CA's server certificate covers (default localhost, 127.0.0.1, ::1)")
 	fl.StringVar(&f.certFile, "tls-cert", "", "operator's certificate file, instead of the local CA's (reloaded on change and SIGHUP)")
 	fl.StringVar(&f.keyFile, "tls-key", "", "operator's key file")
+	fl.StringSliceVar(&f.acmeHosts, "acme-host", nil, "public names to get certificates for from Let's Encrypt (ACME)")
+	fl.StringVar(&f.acmeEmail, "acme-email", "", "contact address for the ACME account")
 	fl.StringSliceVar(&f.appNets, "app-network", nil, "CIDRs of the application network (app-service is held to it)")
 	fl.StringSliceVar(&f.payNets, "payment-network", nil, "CIDRs of the payment provider's network")
 }
@@ -63,6 +67,12 @@ func (f *serveFlags) merge(cmd *cobra.Command, c config.ServeConfig) {
 	}
 	if !changed("tls-key") {
 		f.keyFile = c.TLSKey
+	}
+	if !changed("acme-host") {
+		f.acmeHosts = c.ACMEHosts
+	}
+	if !changed("acme-email") {
+		f.acmeEmail = c.ACMEEmail
 	}
 	if !changed("app-network") {
 		f.appNets = c.Networks[policy.NetworkApplication]
@@ -146,8 +156,10 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	if err != nil {
 		return err
 	}
+	m := metrics.New()
+	m.Read(metrics.Sources{SealOperations: d.Keys.Operations})
 	api := server.New(server.Deps{Store: d.Store, Policy: pe, Identity: server.Directory{Dir: d.Identity, CA: ca},
-		Directory: d.Identity, Logs: ring, Metrics: metrics.New(),
+		Directory: d.Identity, Logs: ring, Metrics: m,
 		Networks: nets, Limits: f.rateLimits(), Logger: log.With("subsystem", "api")})
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -171,5 +183,7 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 		}
 	}()
 	return server.Serve(ctx, api, ca, server.Listener{Addr: f.listen, RedirectAddr: f.redirect, Hosts: f.hosts,
-		CertFile: f.certFile, KeyFile: f.keyFile, Ready: ready, Reload: reload}, log)
+		CertFile: f.certFile, KeyFile: f.keyFile, ACMEHosts: f.acmeHosts, ACMEEmail: f.acmeEmail,
+		ACMECacheDir: filepath.Join(d.Config.DataDir, "tls", "acme"), Metrics: m,
+		Ready: ready, Reload: reload}, log)
 }

@@ -246,6 +246,7 @@ func (k *Keystore) seal(ctx context.Context, dk *dataKey, b envelope.Binding, pt
 	}
 	dk.used++
 	dk.mu.Unlock()
+	k.seals.Add(1)
 	return envelope.Seal(dk.aead, envelope.Header{Domain: dk.domain, KeyID: dk.id}, b, pt)
 }
 
@@ -464,7 +465,14 @@ func (k *Keystore) Open(ctx context.Context, sealed []byte, b envelope.Binding) 
 	if dk.domain != h.Domain {
 		return nil, envelope.ErrAuth
 	}
+	k.opens.Add(1)
 	return envelope.Open(dk.aead, sealed, b)
+}
+
+// Operations returns how many fields this keystore has sealed and tried
+// to open with data keys since it was opened, for the metrics.
+func (k *Keystore) Operations() (seals, opens uint64) {
+	return k.seals.Load(), k.opens.Load()
 }
 
 // Shred destroys every data key of owner: its material is deleted from the

@@ -20,6 +20,9 @@ func TestDataKeyRoundTrip(t *testing.T) {
 		ks := e.open(Config{PoolSize: 8})
 		first, dk := addOwner(t, ks, e.h.DB, envelope.CustomerPII, "c1")
 		first.check(t, ks)
+		if seals, opens := ks.Operations(); seals != 1 || opens != 1 {
+			t.Fatalf("Operations = %d seals, %d opens; want 1, 1", seals, opens)
+		}
 
 		h, err := envelope.Parse(first.ct)
 		if err != nil {

@@ -215,6 +215,8 @@ type Keystore struct {
 	clockDone chan struct{}
 	closeOnce sync.Once
 
+	seals, opens atomic.Uint64 // see Operations
+
 	cache  *cache[uint64, *dataKey]
 	owners *cache[string, *dataKey]
 

@@ -16,11 +16,14 @@
 //	http_requests_total{route,method,code}        requests served
 //	http_request_duration_seconds{route,method}   their latency, a histogram
 //	authz_decisions_total{effect}                 "allow" or "deny"
-//	seal_operations_total{op}                     "seal" or "open"
-//	tls_handshake_errors_total                    failed TLS handshakes
 //	rate_limited_total{role}                      requests refused by a limit
+//	seal_operations_total{op}                     "seal" or "open", see Read
+//	tls_handshake_errors_total                    failed TLS handshakes, see Read
 //
-// and the standard go_* and process_* collectors.
+// and the standard go_* and process_* collectors. The keystore and the TLS
+// listener count seals, opens and failed handshakes themselves, on their
+// hot paths; Read hands their counters to the metrics, which read them at
+// each scrape.
 //
 // # Bounded labels
 //
@@ -30,6 +33,5 @@
 // never its path: the caller passes it, and it counts under its own name
 // only if it was registered with Routes; anything else counts as "other".
 // Methods outside the standard nine, status codes outside 100-599, roles
-// not registered with Roles (DefaultRoles until then) and unknown seal
-// operations count as "other" too.
+// not registered with Roles (DefaultRoles until then) count as "other" too.
 package metrics

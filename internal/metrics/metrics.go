@@ -37,8 +37,6 @@ type Metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	authz       *prometheus.CounterVec
-	seal        *prometheus.CounterVec
-	tlsErrors   prometheus.Counter
 	rateLimited *prometheus.CounterVec
 
 	mu     sync.RWMutex
@@ -64,14 +62,6 @@ func New() *Metrics {
 			Name: "authz_decisions_total",
 			Help: "Authorization decisions, by effect (allow or deny).",
 		}, []string{"effect"}),
-		seal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "seal_operations_total",
-			Help: "Field envelope operations, by operation (seal or open).",
-		}, []string{"op"}),
-		tlsErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tls_handshake_errors_total",
-			Help: "TLS handshakes that failed.",
-		}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rate_limited_total",
 			Help: "Requests refused by a rate limit, by the caller's role.",
@@ -80,7 +70,7 @@ func New() *Metrics {
 		roles:  map[string]bool{},
 	}
 	m.reg.MustRegister(
-		m.requests, m.duration, m.authz, m.seal, m.tlsErrors, m.rateLimited,
+		m.requests, m.duration, m.authz, m.rateLimited,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -90,9 +80,6 @@ func New() *Metrics {
 	// are defined from the first scrape.
 	for _, e := range []string{"allow", "deny"} {
 		m.authz.WithLabelValues(e)
-	}
-	for _, op := range []string{OpSeal, OpOpen} {
-		m.seal.WithLabelValues(op)
 	}
 	return m
 }
@@ -141,16 +128,43 @@ func (m *Metrics) AuthzDecision(allowed bool) {
 	m.authz.WithLabelValues(effect).Inc()
 }
 
-// SealOperation counts one envelope operation, OpSeal or OpOpen.
-func (m *Metrics) SealOperation(op string) {
-	if op != OpSeal && op != OpOpen {
-		op = Other
-	}
-	m.seal.WithLabelValues(op).Inc()
+// Sources are counters that other components keep themselves; the
+// metrics read them at each scrape, so counting costs those components one
+// atomic add and nothing here.
+type Sources struct {
+	// SealOperations returns how many fields were sealed and opened.
+	SealOperations func() (seals, opens uint64)
+	// HandshakeErrors returns how many TLS handshakes failed.
+	HandshakeErrors func() uint64
 }
 
-// TLSHandshakeError counts one failed TLS handshake.
-func (m *Metrics) TLSHandshakeError() { m.tlsErrors.Inc() }
+// Read registers the counters of src that are set. Call it once per
+// Metrics.
+func (m *Metrics) Read(src Sources) {
+	if src.SealOperations != nil {
+		m.reg.MustRegister(sealCollector(src.SealOperations))
+	}
+	if src.HandshakeErrors != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tls_handshake_errors_total",
+			Help: "TLS handshakes that failed.",
+		}, func() float64 { return float64(src.HandshakeErrors()) }))
+	}
+}
+
+var sealDesc = prometheus.NewDesc("seal_operations_total",
+	"Field envelope operations, by operation (seal or open).", []string{"op"}, nil)
+
+// sealCollector reports seal_operations_total from a function.
+type sealCollector func() (seals, opens uint64)
+
+func (c sealCollector) Describe(ch chan<- *prometheus.Desc) { ch <- sealDesc }
+
+func (c sealCollector) Collect(ch chan<- prometheus.Metric) {
+	seals, opens := c()
+	ch <- prometheus.MustNewConstMetric(sealDesc, prometheus.CounterValue, float64(seals), OpSeal)
+	ch <- prometheus.MustNewConstMetric(sealDesc, prometheus.CounterValue, float64(opens), OpOpen)
+}
 
 // RateLimited counts one request refused by a rate limit.
 func (m *Metrics) RateLimited(role string) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/securecart/securecart/internal/metrics"
 	"github.com/securecart/securecart/internal/tlsca"
 )
 
@@ -25,6 +26,15 @@ type Listener struct {
 	// CertFile and KeyFile, if set, are the operator's certificate, used
 	// instead of one from the local CA and reloaded when they change.
 	CertFile, KeyFile string
+	// ACMEHosts, if set, are public names whose certificates come from
+	// Let's Encrypt (ACME, TLS-ALPN-01 on the HTTPS port and HTTP-01 on
+	// the redirect port), kept in ACMECacheDir; ACMEEmail is the account's
+	// contact. It excludes CertFile and KeyFile.
+	ACMEHosts    []string
+	ACMEEmail    string
+	ACMECacheDir string
+	// Metrics, if set, counts the failed TLS handshakes.
+	Metrics *metrics.Metrics
 	// Ready, if set, receives the bound HTTPS address once serving.
 	Ready func(addr string)
 	// Reload, if set, delivers a value whenever the operator's certificate
@@ -46,7 +56,7 @@ func Serve(ctx context.Context, h http.Handler, ca *tlsca.CA, l Listener, log *s
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	getCert, closeCert, err := certSource(ctx, ca, l, log)
+	tlsConfig, redirectTo, closeCert, err := tlsSetup(ctx, ca, l, log)
 	if err != nil {
 		return err
 	}
@@ -57,9 +67,12 @@ func Serve(ctx context.Context, h http.Handler, ca *tlsca.CA, l Listener, log *s
 		return fmt.Errorf("listen %s: %w", l.Addr, err)
 	}
 	hs := tlsca.NewHandshakeErrors(log.With("subsystem", "tls"), tlsca.DefaultHandshakeLinesPerMinute)
+	if l.Metrics != nil {
+		l.Metrics.Read(metrics.Sources{HandshakeErrors: hs.Count})
+	}
 	srv := &http.Server{
 		Handler:           h,
-		TLSConfig:         tlsca.ServerConfig(getCert, ca.Pool()),
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -77,7 +90,7 @@ func Serve(ctx context.Context, h http.Handler, ca *tlsca.CA, l Listener, log *s
 			srv.Close()
 			return fmt.Errorf("listen %s: %w", l.RedirectAddr, err)
 		}
-		rs := &http.Server{Handler: redirect(ln.Addr().String()), ReadHeaderTimeout: readHeaderTimeout,
+		rs := &http.Server{Handler: redirectTo(redirect(ln.Addr().String())), ReadHeaderTimeout: readHeaderTimeout,
 			ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
 		servers = append(servers, rs)
 		go func() { errc <- rs.Serve(rl) }()
@@ -105,6 +118,29 @@ func Serve(ctx context.Context, h http.Handler, ca *tlsca.CA, l Listener, log *s
 	}
 	log.Info("stopped", "tls_handshake_errors", hs.Count())
 	return errors.Join(errs...)
+}
+
+// tlsSetup returns the HTTPS listener's TLS configuration, a wrapper for
+// the plain-HTTP handler (which answers ACME's HTTP-01 challenges when
+// ACME is on) and a function that stops certificate renewal.
+func tlsSetup(ctx context.Context, ca *tlsca.CA, l Listener, log *slog.Logger) (
+	*tls.Config, func(http.Handler) http.Handler, func() error, error) {
+	if len(l.ACMEHosts) > 0 {
+		if l.CertFile != "" || l.KeyFile != "" {
+			return nil, nil, nil, errors.New("serve: ACME hosts and a certificate file exclude each other")
+		}
+		if l.ACMECacheDir == "" {
+			return nil, nil, nil, errors.New("serve: ACME needs a cache directory")
+		}
+		m := tlsca.ACMEManager(l.ACMEHosts, l.ACMECacheDir, l.ACMEEmail)
+		return tlsca.ACMEServerConfig(m, ca.Pool()), m.HTTPHandler, func() error { return nil }, nil
+	}
+	getCert, closeCert, err := certSource(ctx, ca, l, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	same := func(h http.Handler) http.Handler { return h }
+	return tlsca.ServerConfig(getCert, ca.Pool()), same, closeCert, nil
 }
 
 // certSource returns the server certificate's source: the operator's files
