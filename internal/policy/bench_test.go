@@ -1,29 +1,25 @@
-package policy
+package policy_test
 
-import "testing"
+import (
+	"testing"
 
-// benchRequests are the same for every benchmark: valid random requests
-// over the generated universe.
-func benchRequests(n int) []Request {
-	g := newGen(7)
-	rs := make([]Request, n)
-	for i := range rs {
-		rs[i] = g.request()
-	}
-	return rs
-}
+	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/policy/policygen"
+)
 
-func benchEngine(b *testing.B, src []byte) *Engine {
+func benchEngine(b *testing.B, src []byte) *policy.Engine {
 	b.Helper()
-	e, err := New(src)
+	e, err := policy.New(src)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return e
 }
 
-func runDecide(b *testing.B, decide func(Request) Decision) {
-	rs := benchRequests(1024)
+// runDecide gives every benchmark the same valid random requests over the
+// generated universe.
+func runDecide(b *testing.B, decide func(policy.Request) policy.Decision) {
+	rs := policygen.New(7).Requests(1024)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -33,21 +29,21 @@ func runDecide(b *testing.B, decide func(Request) Decision) {
 }
 
 func BenchmarkDecideDefault(b *testing.B) {
-	runDecide(b, benchEngine(b, defaultPolicies).Decide)
+	runDecide(b, benchEngine(b, policy.DefaultPolicies()).Decide)
 }
 
 func BenchmarkDecide1000Indexed(b *testing.B) {
-	runDecide(b, benchEngine(b, newGen(1).policies(1000)).Decide)
+	runDecide(b, benchEngine(b, policygen.New(1).Text(1000)).Decide)
 }
 
 func BenchmarkDecide1000Unindexed(b *testing.B) {
-	runDecide(b, benchEngine(b, newGen(1).policies(1000)).decideUnindexed)
+	runDecide(b, benchEngine(b, policygen.New(1).Text(1000)).DecideUnindexed)
 }
 
 // BenchmarkDecide1000IndexedOpaque draws a fifth of the conditions from
 // expressions the index leaves to Cedar.
 func BenchmarkDecide1000IndexedOpaque(b *testing.B) {
-	g := newGen(1)
-	g.opaque = 0.2
-	runDecide(b, benchEngine(b, g.policies(1000)).Decide)
+	g := policygen.New(1)
+	g.Opaque = 0.2
+	runDecide(b, benchEngine(b, g.Text(1000)).Decide)
 }

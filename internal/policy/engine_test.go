@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -154,34 +153,6 @@ when { resource.order == "o-1" };`))
 	if d := e.Decide(to(person("p"), ReadTransaction, "")); !slices.Equal(d.Policies, []string{"tx"}) {
 		t.Errorf("transaction order not seen: %+v", d)
 	}
-}
-
-// TestDecideConcurrent shares one engine between goroutines, on requests
-// that go through Cedar as well as the index; run it with -race.
-func TestDecideConcurrent(t *testing.T) {
-	g := newGen(9)
-	g.opaque = 0.5
-	e, err := New(g.policies(300))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for w := range 4 {
-		rs := make([]Request, 300)
-		gw := newGen(uint64(20 + w))
-		for i := range rs {
-			rs[i] = gw.request()
-		}
-		wg.Go(func() {
-			for _, r := range rs {
-				if got, want := e.Decide(r), e.decideUnindexed(r); !equalDecisions(got, want) {
-					t.Errorf("indexed %+v, cedar %+v", got, want)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // TestEncodeMatchesSchema checks that the attributes encode gives, which

@@ -1,81 +1,11 @@
 package policy
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
 )
-
-// TestIndexMatchesCedar is the index's proof: on thousands of random
-// requests, the indexed decision (allow or deny, determining policies and
-// errors) equals Cedar's decision on the whole set.
-func TestIndexMatchesCedar(t *testing.T) {
-	requests := 5000
-	if testing.Short() {
-		requests = 500
-	}
-
-	sets := []struct {
-		name string
-		src  []byte
-	}{{"default", defaultPolicies}}
-	for seed := range uint64(5) {
-		g := newGen(seed)
-		if seed >= 3 {
-			g.opaque = 0.5
-		}
-		sets = append(sets, struct {
-			name string
-			src  []byte
-		}{fmt.Sprintf("generated-%d-opaque-%.0f%%", seed, g.opaque*100), g.policies(1000)})
-	}
-
-	for i, set := range sets {
-		t.Run(set.name, func(t *testing.T) {
-			e, err := New(set.src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var allowed, errored, decided, undecided, mixed int
-			g := newGen(uint64(100 + i))
-			for range requests {
-				r := g.request()
-				got, want := e.Decide(r), e.decideUnindexed(r)
-				if !equalDecisions(got, want) {
-					t.Fatalf("request %+v:\n indexed %+v\n   cedar %+v", r, got, want)
-				}
-				if got.Allow {
-					allowed++
-				}
-				if len(got.Errors) > 0 {
-					errored++
-				}
-				q, _ := newQuery(e.model, &r)
-				var m match
-				e.index.match(q, &m)
-				decided += len(m.decided)
-				undecided += len(m.undecided)
-				if len(m.decided) > 0 && len(m.undecided) > 0 {
-					mixed++
-				}
-			}
-
-			t.Logf("%d policies, %d requests: %d allowed, %d with errors, %d combining "+
-				"index and Cedar; per request %.1f policies decided by the index, %.1f left to Cedar",
-				len(e.all), requests, allowed, errored, mixed,
-				float64(decided)/float64(requests), float64(undecided)/float64(requests))
-			if allowed == 0 || allowed == requests {
-				t.Errorf("%d of %d allowed: the generated requests do not exercise both answers",
-					allowed, requests)
-			}
-			if set.name != "default" && (errored == 0 || mixed == 0) {
-				t.Error("the generated conditions do not exercise errors and Cedar's share")
-			}
-		})
-	}
-}
 
 func equalDecisions(a, b Decision) bool {
 	return a.Allow == b.Allow && slices.Equal(a.Policies, b.Policies) &&
