@@ -2,7 +2,7 @@
 
 PG_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: build test test-postgres lint bench fuzz
+.PHONY: build test test-postgres lint bench bench-authz bench-http fuzz
 
 build:
 	go build -o securecart ./cmd/securecart
@@ -22,7 +22,8 @@ fuzz:
 	go test ./internal/envelope -run '^$$' -fuzz FuzzParse -fuzztime 60s
 
 # Figures for docs/benchmarks.md: 1,000,000 customers for the email lookup
-# and 1,000,000 data keys for the rewrap, on SQLite and PostgreSQL.
+# and 1,000,000 data keys for the rewrap, on SQLite and PostgreSQL, then the
+# authorization engines and the HTTPS API.
 bench:
 	SECURECART_TEST_POSTGRES_DSN='$(PG_DSN)' go test -run '^$$' -count 5 -benchtime 2s \
 		-bench 'EnvelopeSeal64|EnvelopeOpen64|FieldSeal64|FieldOpen64|RawGCM|CreateCustomer|GetCustomer|DurableCreates' \
@@ -31,5 +32,17 @@ bench:
 	SECURECART_BENCH_CUSTOMERS=1000000 SECURECART_BENCH_REWRAP_KEYS=1000000 \
 	go test -run '^$$' -timeout 60m -bench 'LookupByEmail|Rewrap' -benchtime 3s \
 		./internal/keys ./internal/store | tee -a bench.out
+	$(MAKE) bench-authz bench-http BENCH_OUT=bench.out
 	go run ./tools/benchreport < bench.out > docs/benchmarks.md
 	rm -f bench.out
+
+# The authorization engines side by side (the bench/ module keeps OPA out of
+# the program's dependencies) and the HTTPS API under wrk. Each appends to
+# BENCH_OUT; `make bench` turns the whole into docs/benchmarks.md.
+BENCH_OUT ?= bench.out
+
+bench-authz:
+	cd bench && go test -run '^$$' -count 5 -benchtime 2s -bench Authz . | tee -a $(CURDIR)/$(BENCH_OUT)
+
+bench-http:
+	go run ./tools/httpbench | tee -a $(BENCH_OUT)

@@ -1,6 +1,7 @@
 // Command benchreport turns `go test -bench` output into docs/benchmarks.md:
 // each figure beside the baseline it is judged against, measured in the same
-// run, with the ratio and the target.
+// run, with the ratio and the target. It also reads the lines
+// tools/httpbench prints in the same format.
 //
 //	go test -run '^$' -bench . ./internal/... | go run ./tools/benchreport > docs/benchmarks.md
 package main
@@ -187,6 +188,9 @@ func main() {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", eng, num(m["keys"]), num(m["keys/s"]), target, verdict)
 	}
 	fmt.Fprintln(w)
+
+	r.authz()
+	r.api()
 
 	fmt.Fprintf(w, "## All figures\n\n| benchmark | metrics |\n|---|---|\n")
 	for _, name := range order {

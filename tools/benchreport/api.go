@@ -1,0 +1,83 @@
+package main
+
+import "fmt"
+
+// authz writes the authorization engines side by side: the bench module's
+// BenchmarkAuthz* figures, in microseconds per decision.
+func (r *report) authz() {
+	w := r.w
+	fmt.Fprintf(w, "## Authorization decisions\n\n")
+	fmt.Fprintf(w, "One decision on generated requests, translation of the request included; the 1,000 policies are\n"+
+		"70%% scoped to a principal group and an action, 20%% to an action, 10%% unscoped with a condition\n"+
+		"(internal/policy/policygen). A test in bench/ checks that the four engines reach the same decisions,\n"+
+		"determining policies and failed policies. Reproduce with `make bench-authz`.\n\n")
+	fmt.Fprintf(w, "| engine | policies | per decision | allocs | beside indexed | target | |\n|---|---|---|---|---|---|---|\n")
+
+	indexed, haveIndexed := r.get("BenchmarkAuthz1000Indexed", "ns/op")
+	rows := []struct{ label, set, name string }{
+		{"SecureCart, indexed", "default set", "BenchmarkAuthzDefaultIndexed"},
+		{"SecureCart, indexed", "1,000 generated", "BenchmarkAuthz1000Indexed"},
+		{"cedar-go Authorize on the whole PolicySet", "1,000 generated", "BenchmarkAuthz1000CedarGo"},
+		{"OPA, prepared Rego query", "1,000 generated", "BenchmarkAuthz1000OPA"},
+	}
+	for _, row := range rows {
+		ns, ok := r.get(row.name, "ns/op")
+		if !ok {
+			fmt.Fprintf(w, "| %s | %s | not measured | | | | |\n", row.label, row.set)
+			continue
+		}
+		allocs, _ := r.get(row.name, "allocs/op")
+		ratio := "-"
+		if haveIndexed && row.set != "default set" {
+			ratio = fmt.Sprintf("%.1fx", ns/indexed)
+		}
+		target, verdict := "-", ""
+		if row.name == "BenchmarkAuthz1000Indexed" {
+			target, verdict = "at most 5 µs", "missed"
+			if ns <= 5000 {
+				verdict = "met"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s µs | %s | %s | %s | %s |\n",
+			row.label, row.set, num(ns/1000), num(allocs), ratio, target, verdict)
+	}
+	fmt.Fprintln(w)
+}
+
+// api writes the wrk figures of tools/httpbench: requests/s and p99 per
+// endpoint, each beside /healthz.
+func (r *report) api() {
+	w := r.w
+	fmt.Fprintf(w, "## HTTPS API under wrk\n\n")
+	fmt.Fprintf(w, "wrk -t2 -c32 -d15s with keep-alive against `securecart demo` on SQLite, rate limits raised, each\n"+
+		"endpoint in turn in one run; wrk shares the two cores with the server. Reproduce with `make bench-http`.\n\n")
+	fmt.Fprintf(w, "| endpoint | requests/s | p99 | of /healthz | target | |\n|---|---|---|---|---|---|\n")
+
+	floor, haveFloor := r.get("BenchmarkHTTP/healthz", "req/s")
+	rows := []struct{ label, name string }{
+		{"GET /healthz (TLS and HTTP alone)", "BenchmarkHTTP/healthz"},
+		{"GET /v1/customers/{id} as developer (one decision, 4 fields opened and masked)", "BenchmarkHTTP/customer"},
+		{"POST /v1/orders as app-service (one line, Idempotency-Key)", "BenchmarkHTTP/order"},
+	}
+	for _, row := range rows {
+		rate, ok := r.get(row.name, "req/s")
+		if !ok {
+			fmt.Fprintf(w, "| %s | not measured | | | | |\n", row.label)
+			continue
+		}
+		p99, _ := r.get(row.name, "p99-ms")
+		share := "-"
+		if haveFloor && row.name != "BenchmarkHTTP/healthz" {
+			share = fmt.Sprintf("%.0f%%", 100*rate/floor)
+		}
+		target, verdict := "-", ""
+		if row.name == "BenchmarkHTTP/customer" {
+			target, verdict = "at least 50% of /healthz", "missed"
+			if haveFloor && rate >= floor/2 {
+				verdict = "met"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s ms | %s | %s | %s |\n", row.label, num(rate), num(p99), share, target, verdict)
+	}
+	fmt.Fprintln(w)
+}
