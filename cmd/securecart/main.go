@@ -57,7 +57,8 @@ func newRoot() *cobra.Command {
 	f.StringVar(&g.cfg.RootKeyFile, "root-key-file", "",
 		"root key file; keep it outside the data directory in production (env SECURECART_ROOT_KEY_FILE)")
 
-	root.AddCommand(newVersionCmd(), newClassifyCmd(), newKeysCmd(g), newServeCmd(g), newDemoCmd(g), newPrincipalsCmd(g))
+	root.AddCommand(newVersionCmd(), newClassifyCmd(), newKeysCmd(g), newServeCmd(g), newDemoCmd(g), newPrincipalsCmd(g),
+		newScanCmd(g))
 	return root
 }
 

@@ -9,13 +9,15 @@ const (
 	cLocal // '.', '_', '%', '+', '-': punctuation of an email local part
 	cToken // '-', '.', '_', '~', '+', '/': punctuation of a bearer token
 	cSpace
+	cHex       // hexadecimal digits, either case
+	cSlashPlus // '/' and '+', which standard base64 adds to the alphanumerics
 
 	cLetter = cUpper | cLower
 	cAlnum  = cDigit | cLetter
 	cB64URL = cAlnum | cURL
 )
 
-var class = func() (t [256]uint8) {
+var class = func() (t [256]uint16) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] |= cDigit
 	}
@@ -35,10 +37,15 @@ var class = func() (t [256]uint8) {
 	for _, c := range " \t\r\n\f\v" {
 		t[c] |= cSpace
 	}
+	for _, c := range "0123456789abcdefABCDEF" {
+		t[c] |= cHex
+	}
+	t['/'] |= cSlashPlus
+	t['+'] |= cSlashPlus
 	return t
 }()
 
-func is(c byte, classes uint8) bool { return class[c]&classes != 0 }
+func is(c byte, classes uint16) bool { return class[c]&classes != 0 }
 
 // Triggers: the bytes at which a detector may start. From tDigit on they
 // count only at the start of a word.
@@ -48,9 +55,11 @@ const (
 	tAt
 	tColon
 	tDash
+	tUnder
+	tParen
 	tDigit
 	tS
-	tA
+	tUpper
 	tB
 	tE
 )
@@ -59,13 +68,16 @@ var trigger = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = tDigit
 	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = tUpper
+	}
 	t['+'] = tPlus
 	t['@'] = tAt
 	t[':'] = tColon
 	t['-'] = tDash
+	t['_'] = tUnder
+	t['('] = tParen
 	t['s'] = tS
-	t['A'] = tA
-	t['B'] = tB
 	t['b'] = tB
 	t['e'] = tE
 	return t
@@ -111,7 +123,7 @@ func indexAt[T input](s T, from, limit int, lit string) int {
 
 // spanEnd returns the first index at or after i whose byte is not in
 // classes, looking no further than limit bytes.
-func spanEnd[T input](s T, i, limit int, classes uint8) int {
+func spanEnd[T input](s T, i, limit int, classes uint16) int {
 	end := min(len(s), i+limit)
 	for i < end && is(s[i], classes) {
 		i++

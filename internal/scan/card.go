@@ -17,32 +17,49 @@ const (
 	maxCardGroups = 5
 )
 
-// card looks for a card number whose first digit is at i, the start of a
-// digit run, and returns the end of that run.
-func (sc *scanner[T]) card(i int) int {
+// digits runs the detectors that a digit at the start of a word can
+// start, at i, and returns the index from which the scan goes on: the end
+// of the digit run, or of what was found.
+func (sc *scanner[T]) digits(i int) int {
 	s := sc.s
 	j := spanEnd(s, i, len(s), cDigit)
 	if !cardLeftEdge(s, i) {
 		return j
 	}
 
-	switch run := j - i; {
-	case run >= minCardDigits && run <= maxCardDigits:
-		if cardRightEdge(s, j) {
-			sc.cardAt(i, j)
+	if sc.on(SetCard) {
+		switch run := j - i; {
+		case run >= minCardDigits && run <= maxCardDigits:
+			if cardRightEdge(s, j) && sc.cardAt(i, j) {
+				return j
+			}
+		case run == 4:
+			if end := sc.groupedCard(i, j); end > 0 {
+				return end
+			}
 		}
-	case run == 4:
-		sc.groupedCard(i, j)
 	}
-	return j
+
+	end := -1
+	if sc.on(SetSSN) {
+		end = sc.ssn(i, j)
+	}
+	if end < 0 && sc.on(SetIPv4) && j < len(s) && s[j] == '.' {
+		end = sc.ipv4(i)
+	}
+	if end < 0 && sc.on(SetPhone) {
+		end = sc.nationalPhone(i)
+	}
+	return max(j, end)
 }
 
 // groupedCard reads a number written in groups, the first of which is
-// s[i:j], and reports the longest run of its groups that is a card.
-func (sc *scanner[T]) groupedCard(i, j int) {
+// s[i:j], and reports the longest run of its groups that is a card. It
+// returns the end of the card, or 0.
+func (sc *scanner[T]) groupedCard(i, j int) int {
 	s := sc.s
 	if j+1 >= len(s) || (s[j] != ' ' && s[j] != '-') || !is(s[j+1], cDigit) {
-		return
+		return 0
 	}
 	sep := s[j]
 
@@ -64,9 +81,10 @@ func (sc *scanner[T]) groupedCard(i, j int) {
 	for ; g >= 3; g-- {
 		end := ends[g-1]
 		if groupingOK(lens[:g]) && cardRightEdge(s, end) && sc.cardAt(i, end) {
-			return
+			return end
 		}
 	}
+	return 0
 }
 
 // groupingOK accepts the usual ways of writing a card number: groups of

@@ -6,7 +6,7 @@ import "strings"
 // mask (see the package documentation). It returns s itself, without
 // allocating, when there is nothing to mask.
 func Redact(s string) string {
-	ms := find(s)
+	ms := find(s, LogSet)
 	if len(ms) == 0 {
 		return s
 	}
@@ -49,14 +49,4 @@ func writeMask(b *strings.Builder, detector, v string) {
 }
 
 // lastFour returns the last four digits of v, fewer if v has fewer.
-func lastFour(v string) string {
-	var buf [4]byte
-	k := len(buf)
-	for i := len(v) - 1; i >= 0 && k > 0; i-- {
-		if is(v[i], cDigit) {
-			k--
-			buf[k] = v[i]
-		}
-	}
-	return string(buf[k:])
-}
+func lastFour(v string) string { return lastDigits(v, 4) }

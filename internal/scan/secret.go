@@ -16,11 +16,17 @@ const (
 	maxJWTSegments  = 5
 	maxPEMLabel     = 64
 	maxPEMBlock     = 64 << 10
+	awsSecretLen    = 40
+	maxSecretName   = 40 // bytes of the name before a secret key's value
+	maxSecretGap    = 8  // bytes between that name and the value
 )
 
 // apiKey looks for a SecureCart API key starting at i.
 func (sc *scanner[T]) apiKey(i int) {
 	s := sc.s
+	if !sc.on(SetAPIKey) {
+		return
+	}
 	if !hasAt(s, i, apiKeyPrefix) || (i > 0 && is(s[i-1], cB64URL)) {
 		return
 	}
@@ -48,6 +54,9 @@ func isLowerBase32(c byte) bool {
 // awsKey looks for an AWS access key id starting at i.
 func (sc *scanner[T]) awsKey(i int) {
 	s := sc.s
+	if !sc.on(SetAWSKey) {
+		return
+	}
 	if !hasAt(s, i, "AKIA") && !hasAt(s, i, "ASIA") {
 		return
 	}
@@ -64,6 +73,9 @@ func (sc *scanner[T]) awsKey(i int) {
 // bearer looks for "Bearer <token>" starting at i and reports the token.
 func (sc *scanner[T]) bearer(i int) {
 	s := sc.s
+	if !sc.on(SetBearer) {
+		return
+	}
 	if !hasFoldAt(s, i, "bearer") || (i > 0 && is(s[i-1], cAlnum)) {
 		return
 	}
@@ -97,6 +109,9 @@ func (sc *scanner[T]) bearer(i int) {
 // for '"' or ' ' and 'w' for a line break or tab.
 func (sc *scanner[T]) jwt(i int) {
 	s := sc.s
+	if !sc.on(SetJWT) {
+		return
+	}
 	if i+1 >= len(s) || (s[i+1] != 'y' && s[i+1] != 'w') {
 		return
 	}
@@ -222,4 +237,83 @@ func (sc *scanner[T]) pemBlockEnd(body int) int {
 func isPEMBody(c byte) bool {
 	return is(c, cAlnum|cSpace) || c == '+' || c == '/' || c == '=' ||
 		c == '\\' || c == ':' || c == ',' || c == '-'
+}
+
+// secretWord looks for an AWS secret access key after a name that says it
+// is one, where "secret" starts at i: aws_secret_access_key,
+// AWS_SECRET_ACCESS_KEY, SecretAccessKey, aws-secret-key and the like,
+// then up to eight bytes of quotes, colons, equals signs and blanks, then
+// exactly 40 characters of base64 with upper and lower case letters.
+func (sc *scanner[T]) secretWord(i int) {
+	s := sc.s
+	if !sc.on(SetAWSSecret) || i >= len(s) || s[i]|0x20 != 's' || !hasFoldAt(s, i, "secret") {
+		return
+	}
+
+	start := i
+	for start > 0 && i-start < maxSecretName && isNameByte(s[start-1]) {
+		start--
+	}
+	end := i
+	for end < len(s) && end-i < maxSecretName && isNameByte(s[end]) {
+		end++
+	}
+	if !secretKeyName(s, start, end) {
+		return
+	}
+
+	v := end
+	for v < len(s) && v-end < maxSecretGap && isSecretGap(s[v]) {
+		v++
+	}
+	e := spanEnd(s, v, awsSecretLen+1, cAlnum|cSlashPlus)
+	if e-v != awsSecretLen || (e < len(s) && (is(s[e], cAlnum|cSlashPlus) || s[e] == '=')) {
+		return
+	}
+	if !mixedCase(s, v, e) {
+		return
+	}
+	sc.add(DetectorAWSSecret, v, e)
+}
+
+// secretKeyName reports whether s[start:end], read without case, '_' and
+// '-', names an AWS secret key: it holds "secretaccesskey", or "aws" and
+// "secret".
+func secretKeyName[T input](s T, start, end int) bool {
+	var buf [2 * maxSecretName]byte
+	n := 0
+	for k := start; k < end && n < len(buf); k++ {
+		if c := s[k]; c != '_' && c != '-' {
+			buf[n] = lower(c)
+			n++
+		}
+	}
+	name := string(buf[:n])
+	return contains(name, "secretaccesskey") || (contains(name, "aws") && contains(name, "secret"))
+}
+
+func contains(s, sub string) bool {
+	for k := 0; k+len(sub) <= len(s); k++ {
+		if s[k:k+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func isNameByte(c byte) bool { return is(c, cAlnum) || c == '_' || c == '-' }
+
+func isSecretGap(c byte) bool {
+	return c == '"' || c == '\'' || c == ':' || c == '=' || c == ' ' || c == '\t' || c == '\\'
+}
+
+// mixedCase reports whether s[i:end] has an uppercase and a lowercase
+// letter, which a hex digest or a word in capitals has not.
+func mixedCase[T input](s T, i, end int) bool {
+	up, lo := false, false
+	for k := i; k < end; k++ {
+		up = up || is(s[k], cUpper)
+		lo = lo || is(s[k], cLower)
+	}
+	return up && lo
 }

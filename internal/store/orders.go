@@ -286,11 +286,22 @@ func (s *Store) GetOrder(ctx context.Context, id string) (*Order, error) {
 // ListOrdersByCustomer returns a customer's orders in id order after the
 // cursor.
 func (s *Store) ListOrdersByCustomer(ctx context.Context, customerID, cursor string, limit int) (Page[*Order], error) {
+	return s.listOrders(ctx, "customer_id = ? AND ", []any{customerID}, cursor, limit)
+}
+
+// ListOrders returns every customer's orders in id order after the cursor.
+func (s *Store) ListOrders(ctx context.Context, cursor string, limit int) (Page[*Order], error) {
+	return s.listOrders(ctx, "", nil, cursor, limit)
+}
+
+// listOrders returns the orders after the cursor that where (a condition
+// ending in "AND ", or "") with args selects.
+func (s *Store) listOrders(ctx context.Context, where string, args []any, cursor string, limit int) (Page[*Order], error) {
 	limit = pageLimit(limit)
 	var rows []orderRow
 	err := s.db.Read(ctx, func(tx sqldb.Tx) error {
-		rs, err := tx.Query(ctx, "SELECT "+orderCols+" FROM orders WHERE customer_id = ? AND id > ?"+
-			" ORDER BY id LIMIT ?", customerID, cursor, limit+1)
+		rs, err := tx.Query(ctx, "SELECT "+orderCols+" FROM orders WHERE "+where+"id > ?"+
+			" ORDER BY id LIMIT ?", append(args, cursor, limit+1)...)
 		if err != nil {
 			return err
 		}

@@ -210,6 +210,10 @@ func TestProductsAndOrders(t *testing.T) {
 		if err != nil || len(list.Items) != 1 {
 			t.Fatalf("ListOrdersByCustomer = %v, %v", list, err)
 		}
+		all, err := e.s.ListOrders(e.ctx, "", 10)
+		if err != nil || len(all.Items) != 1 || all.Items[0].ID != o.ID || all.Items[0].Notes != o.Notes {
+			t.Fatalf("ListOrders = %v, %v", all, err)
+		}
 
 		price := int64(999)
 		if _, err := e.s.UpdateProduct(e.ctx, tee.ID, tee.Version, store.ProductPatch{Price: &price}); !errors.Is(err, store.ErrConflict) {

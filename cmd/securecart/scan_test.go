@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securecart/securecart/internal/scan/report"
+)
+
+func writeScanFixtures(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write([]byte("2024-06-11 INFO refund to IBAN GB29 NWBK 6016 1331 9268 19\n"))
+	w.Close()
+	for name, b := range map[string][]byte{
+		"app.log":        []byte("INFO paid with card 4539 1488 0343 6467\nINFO from 10.0.0.7\n"),
+		"old/app.log.gz": gz.Bytes(),
+		"bin/tool":       {0x7f, 'E', 'L', 'F', 0, 0},
+		"clean.txt":      []byte("nothing here\n"),
+	} {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestScanJSON(t *testing.T) {
+	dir := writeScanFixtures(t)
+	out, err := run(t, "scan", "--format", "json", dir)
+	var found *report.FoundError
+	if !errors.As(err, &found) || found.Count != 2 {
+		t.Fatalf("scan err = %v, want 2 high findings\n%s", err, out)
+	}
+	var rep struct {
+		Findings []struct {
+			Detector, Object, Sample string
+			Line, Column             int
+		}
+		Summary report.Summary
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out)
+	}
+	var got []string
+	for _, f := range rep.Findings {
+		got = append(got, f.Detector+" "+filepath.Base(f.Object)+" "+f.Sample)
+	}
+	want := "card app.log ••••6467,ipv4 app.log 10.•.•.•,iban app.log.gz GB••…6819"
+	if strings.Join(got, ",") != want {
+		t.Errorf("findings %v, want %s", got, want)
+	}
+	if rep.Summary.Objects != 4 || len(rep.Summary.Skipped) != 1 {
+		t.Errorf("summary = %+v", rep.Summary)
+	}
+	if strings.Contains(out, "4539") || strings.Contains(out, "NWBK") {
+		t.Errorf("report shows a value in clear:\n%s", out)
+	}
+}
+
+func TestScanFailOn(t *testing.T) {
+	dir := writeScanFixtures(t)
+	if _, err := run(t, "scan", "--fail-on", "none", dir); err != nil {
+		t.Errorf("--fail-on none: %v", err)
+	}
+	if _, err := run(t, "scan", "--detectors", "ipv4", dir); err != nil {
+		t.Errorf("only low findings, failing on high: %v", err)
+	}
+	if _, err := run(t, "scan", "--detectors", "ipv4", "--fail-on", "low", dir); err == nil {
+		t.Errorf("a low finding with --fail-on low: no error")
+	}
+	out := mustRun(t, "scan", "--fail-on", "none", filepath.Join(dir, "clean.txt"))
+	if !strings.HasPrefix(out, "0 findings in 1 objects") {
+		t.Errorf("clean scan printed %q", out)
+	}
+}
+
+func TestScanSARIF(t *testing.T) {
+	dir := writeScanFixtures(t)
+	out, _ := run(t, "scan", "--format", "sarif", dir)
+	var log struct {
+		Version string
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct{ ID string }
+				}
+			}
+			Results []struct {
+				RuleID    string
+				Level     string
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine, StartColumn int }
+					}
+				}
+			}
+			Invocations []struct {
+				ToolExecutionNotifications []struct{ Message struct{ Text string } }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatalf("SARIF is not JSON: %v\n%s", err, out)
+	}
+	if log.Version != "2.1.0" || len(log.Runs) != 1 {
+		t.Fatalf("SARIF version %q with %d runs", log.Version, len(log.Runs))
+	}
+	r := log.Runs[0]
+	if len(r.Results) != 3 || r.Results[0].RuleID != "card" || r.Results[0].Level != "error" {
+		t.Fatalf("results = %+v", r.Results)
+	}
+	loc := r.Results[0].Locations[0].PhysicalLocation
+	if !strings.HasSuffix(loc.ArtifactLocation.URI, "/app.log") || loc.Region.StartLine != 1 || loc.Region.StartColumn != 21 {
+		t.Errorf("location = %+v", loc)
+	}
+	if len(r.Tool.Driver.Rules) < 14 || len(r.Invocations[0].ToolExecutionNotifications) != 1 {
+		t.Errorf("rules %d, notifications %+v", len(r.Tool.Driver.Rules), r.Invocations)
+	}
+}
+
+func TestScanRulesFile(t *testing.T) {
+	dir := writeScanFixtures(t)
+	keyFile := filepath.Join(dir, "allow.key")
+	os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)+"\n"), 0o600)
+
+	cmd := newRoot()
+	var mac bytes.Buffer
+	cmd.SetOut(&mac)
+	cmd.SetIn(strings.NewReader("4539-1488-0343-6467\n"))
+	cmd.SetArgs([]string{"scan", "hmac", "--key-file", keyFile})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+
+	rules := filepath.Join(dir, "rules.json")
+	os.WriteFile(rules, []byte(`{
+		"allow": {"hmac_key_file": "allow.key", "values": ["`+strings.TrimSpace(mac.String())+`"],
+		          "paths": ["**/*.gz"]},
+		"custom": [{"name": "employee_id", "severity": "low", "prefix": "EMP-",
+		            "pattern": "EMP-[0-9]{6}", "keywords": ["employee"]}]
+	}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "hr.txt"), []byte("employee EMP-123456\n"+strings.Repeat("-", 60)+" ref EMP-654321\n"), 0o644)
+
+	out, err := run(t, "scan", "--rules", rules, "--format", "json", dir)
+	if err != nil {
+		t.Fatalf("scan: %v\n%s", err, out)
+	}
+	if strings.Contains(out, `"card"`) || strings.Contains(out, `"iban"`) {
+		t.Errorf("allow-listed findings reported:\n%s", out)
+	}
+	if strings.Count(out, `"employee_id"`) != 2 { // the finding and the summary
+		t.Errorf("custom detector: want one employee_id finding:\n%s", out)
+	}
+}
