@@ -239,6 +239,12 @@ func (c Credentials) Tour() string {
 	fmt.Fprintf(&b, "  curl --cacert %s -H 'Authorization: Bearer %s' %s/v1/customers/%s\n\n", c.CAFile, app, c.BaseURL, c.Customer)
 	fmt.Fprintf(&b, "A developer may not create customers (403):\n")
 	fmt.Fprintf(&b, "  curl --cacert %s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"name\":\"X\",\"email\":\"x@example.com\"}' %s/v1/customers\n\n", c.CAFile, dev, c.BaseURL)
+	fmt.Fprintf(&b, "The storefront tokenizes a card; only the token comes back:\n")
+	fmt.Fprintf(&b, "  TOKEN=$(curl -s --cacert %s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"pan\":\"4111111111111111\",\"exp_month\":12,\"exp_year\":2030}' %s/v1/payments/tokenize | sed 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/')\n\n", c.CAFile, app, c.BaseURL)
+	if pay, ok := c.Roles["payment-provider"]; ok && pay.CertFile != "" {
+		fmt.Fprintf(&b, "and the payment provider, over mTLS with its client certificate, turns it back into the card:\n")
+		fmt.Fprintf(&b, "  curl -s --cacert %s --cert %s --key %s -H 'Content-Type: application/json' -d \"{\\\"token\\\":\\\"$TOKEN\\\",\\\"purpose\\\":\\\"capture\\\"}\" %s/v1/payments/detokenize\n\n", c.CAFile, pay.CertFile, pay.KeyFile, c.BaseURL)
+	}
 	fmt.Fprintf(&b, "Every role's key is in demo-credentials.json. Stop with Ctrl-C.\n")
 	return b.String()
 }

@@ -156,4 +156,42 @@ CREATE TABLE idempotency (
 CREATE INDEX idempotency_created ON idempotency (created_at);
 `,
 	},
+	{
+		Version: 6,
+		Name:    "payment vault",
+		SQLite: `
+CREATE TABLE vault_cards (
+	token TEXT PRIMARY KEY,
+	fingerprint BLOB NOT NULL,
+	brand TEXT NOT NULL,
+	first6 TEXT NOT NULL,
+	last4 TEXT NOT NULL,
+	pan BLOB NOT NULL,
+	expiry BLOB NOT NULL,
+	holder BLOB,
+	single_use INTEGER NOT NULL,
+	used_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	created_at INTEGER NOT NULL,
+	created_by TEXT NOT NULL);
+CREATE INDEX vault_cards_fingerprint ON vault_cards (fingerprint);
+`,
+		Postgres: `
+CREATE TABLE vault_cards (
+	token TEXT PRIMARY KEY,
+	fingerprint BYTEA NOT NULL,
+	brand TEXT NOT NULL,
+	first6 TEXT NOT NULL,
+	last4 TEXT NOT NULL,
+	pan BYTEA NOT NULL,
+	expiry BYTEA NOT NULL,
+	holder BYTEA,
+	single_use BIGINT NOT NULL,
+	used_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL,
+	created_at BIGINT NOT NULL,
+	created_by TEXT NOT NULL);
+CREATE INDEX vault_cards_fingerprint ON vault_cards (fingerprint);
+`,
+	},
 }

@@ -154,7 +154,7 @@ func TestProductsAndOrders(t *testing.T) {
 
 		o, err := e.s.CreateOrder(e.ctx, store.NewOrder{CustomerID: c.ID, Currency: "EUR",
 			Lines:        []store.NewOrderLine{{SKU: "TEE-1", Quantity: 2}, {SKU: "MUG-1", Quantity: 3}},
-			PaymentToken: "tok_abc", Notes: "Leave with the porter, card 4111 1111 1111 1111"})
+			PaymentToken: "tok_abcdefghijklmnopqrstuvwxyz234567", Notes: "Leave with the porter, card 4111 1111 1111 1111"})
 		if err != nil {
 			t.Fatal(err)
 		}

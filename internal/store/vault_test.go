@@ -1,0 +1,147 @@
+package store_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/securecart/securecart/internal/envelope"
+	"github.com/securecart/securecart/internal/keys"
+	"github.com/securecart/securecart/internal/sqldb/sqldbtest"
+	"github.com/securecart/securecart/internal/store"
+)
+
+func testCard(pan string) store.NewCard {
+	return store.NewCard{PAN: pan, ExpMonth: 12, ExpYear: 2031, Holder: "Ada Lovelace", Brand: "visa",
+		Fingerprint: []byte("fp:" + pan), CreatedBy: "prn_app"}
+}
+
+func TestVaultRoundTrip(t *testing.T) {
+	for _, eng := range sqldbtest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng, keys.Config{})
+			tok, err := e.s.PutCard(e.ctx, testCard("4111111111111111"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !store.ValidToken(tok.Token) || tok.First6 != "411111" || tok.Last4 != "1111" ||
+				tok.ExpMonth != 12 || tok.ExpYear != 2031 {
+				t.Fatalf("token %+v", tok)
+			}
+			again, err := e.s.PutCard(e.ctx, testCard("4111111111111111"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Token == tok.Token {
+				t.Fatal("the same card got the same token twice")
+			}
+			if n, err := e.s.CardsByFingerprint(e.ctx, tok.Fingerprint); err != nil || n != 2 {
+				t.Fatalf("cards by fingerprint: %d, %v", n, err)
+			}
+
+			meta, err := e.reopen().s.GetCardToken(e.ctx, tok.Token)
+			if err != nil || meta.Last4 != "1111" || meta.ExpYear != 2031 {
+				t.Fatalf("token after restart: %+v, %v", meta, err)
+			}
+			card, err := e.s.OpenCard(e.ctx, tok.Token)
+			if err != nil || card.PAN != "4111111111111111" || card.Holder != "Ada Lovelace" {
+				t.Fatalf("open: %+v, %v", card, err)
+			}
+
+			var raw []byte
+			e.h.DB.QueryRow(e.ctx, "SELECT pan FROM vault_cards WHERE token = ?", tok.Token).Scan(&raw)
+			if bytes.Contains(raw, []byte("4111111111111111")) || len(raw) == 0 {
+				t.Fatal("the card number is stored in clear")
+			}
+		})
+	}
+}
+
+func TestVaultTokenLife(t *testing.T) {
+	for _, eng := range sqldbtest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng, keys.Config{})
+			now := time.Now()
+			e.s.SetClock(func() time.Time { return now })
+
+			once := testCard("5555555555554444")
+			once.SingleUse = true
+			tok, err := e.s.PutCard(e.ctx, once)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.s.OpenCard(e.ctx, tok.Token); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.s.OpenCard(e.ctx, tok.Token); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("a single-use token opened twice: %v", err)
+			}
+
+			ttl := testCard("378282246310005")
+			ttl.ExpiresAt = now.Add(time.Minute)
+			tok, err = e.s.PutCard(e.ctx, ttl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.s.OpenCard(e.ctx, tok.Token); err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(time.Minute)
+			if _, err := e.s.GetCardToken(e.ctx, tok.Token); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("an expired token answered: %v", err)
+			}
+
+			for _, bad := range []string{"", "tok_", "tok_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "cus_x"} {
+				if _, err := e.s.OpenCard(e.ctx, bad); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("OpenCard(%q) = %v, want ErrNotFound", bad, err)
+				}
+			}
+		})
+	}
+}
+
+// TestVaultDeleteShreds checks that a deleted token's card does not open
+// from a copy of its row taken before, as from a backup.
+func TestVaultDeleteShreds(t *testing.T) {
+	for _, eng := range sqldbtest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			e := newEnv(t, eng, keys.Config{})
+			a, err := e.s.PutCard(e.ctx, testCard("4111111111111111"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := e.s.PutCard(e.ctx, testCard("6011111111111117"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pan []byte
+			e.h.DB.QueryRow(e.ctx, "SELECT pan FROM vault_cards WHERE token = ?", a.Token).Scan(&pan)
+
+			// A ciphertext moved to another token does not open there.
+			if _, err := e.ks.Open(e.ctx, pan, bindCard(b.Token)); err == nil {
+				t.Fatal("a card number opened under another token")
+			}
+
+			if err := e.s.DeleteCard(e.ctx, a.Token); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.s.OpenCard(e.ctx, a.Token); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("a deleted token opened: %v", err)
+			}
+			if _, err := e.ks.Open(e.ctx, pan, bindCard(a.Token)); !errors.Is(err, keys.ErrKeyDestroyed) {
+				t.Fatalf("the saved ciphertext of a deleted token: %v, want ErrKeyDestroyed", err)
+			}
+			if err := e.s.DeleteCard(e.ctx, a.Token); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("deleting twice: %v", err)
+			}
+			if _, err := e.s.OpenCard(e.ctx, b.Token); err != nil {
+				t.Fatalf("another token after a delete: %v", err)
+			}
+		})
+	}
+}
+
+func bindCard(token string) envelope.Binding {
+	return envelope.Binding{Table: "vault_cards", Column: "pan", Row: token}
+}
