@@ -133,7 +133,7 @@ var fields = []Field{
 	{"orders", "updated_at", Internal, 0, "", "last change"},
 	{"orders", "version", Internal, 0, "", "optimistic-concurrency version"},
 
-	{"vault_cards", "token", Confidential, 0, "", "random card token; refers to the card without revealing it"},
+	{"vault_cards", "id", Confidential, 0, "", "the card's token, random; refers to the card without revealing it"},
 	{"vault_cards", "fingerprint", Confidential, 0, "blind-index", "keyed HMAC of the card number: the same card, the same value"},
 	{"vault_cards", "brand", Internal, 0, "", "card brand from the IIN"},
 	{"vault_cards", "first6", Confidential, 0, "", "first six digits (the IIN); the most that is ever shown beside last4"},

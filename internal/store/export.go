@@ -21,7 +21,7 @@ import (
 // hashes the tables so a restored copy can be compared with the original.
 
 // BackupTables are the tables a backup carries, in load order.
-var BackupTables = []string{"customers", "products", "orders"}
+var BackupTables = []string{"customers", "products", "orders", "vault_cards"}
 
 // Row is one row in its engine-neutral form.
 type Row struct {
@@ -40,9 +40,10 @@ type tableDef struct {
 }
 
 var tableDefs = map[string]tableDef{
-	"customers": {customerCols, func() backupRow { return new(customerRow) }},
-	"products":  {productCols, func() backupRow { return new(productRow) }},
-	"orders":    {orderCols, func() backupRow { return new(orderRow) }},
+	"customers":   {customerCols, func() backupRow { return new(customerRow) }},
+	"products":    {productCols, func() backupRow { return new(productRow) }},
+	"orders":      {orderCols, func() backupRow { return new(orderRow) }},
+	"vault_cards": {cardCols, func() backupRow { return new(cardRow) }},
 }
 
 // Export reads every row of the backup tables from one read transaction.

@@ -161,7 +161,7 @@ CREATE INDEX idempotency_created ON idempotency (created_at);
 		Name:    "payment vault",
 		SQLite: `
 CREATE TABLE vault_cards (
-	token TEXT PRIMARY KEY,
+	id TEXT PRIMARY KEY,
 	fingerprint BLOB NOT NULL,
 	brand TEXT NOT NULL,
 	first6 TEXT NOT NULL,
@@ -178,7 +178,7 @@ CREATE INDEX vault_cards_fingerprint ON vault_cards (fingerprint);
 `,
 		Postgres: `
 CREATE TABLE vault_cards (
-	token TEXT PRIMARY KEY,
+	id TEXT PRIMARY KEY,
 	fingerprint BYTEA NOT NULL,
 	brand TEXT NOT NULL,
 	first6 TEXT NOT NULL,

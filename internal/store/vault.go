@@ -82,7 +82,7 @@ func ValidToken(s string) bool {
 }
 
 type cardRow struct {
-	Token       string `json:"token"`
+	Token       string `json:"id"`
 	Fingerprint []byte `json:"fingerprint"`
 	Brand       string `json:"brand"`
 	First6      string `json:"first6"`
@@ -97,16 +97,16 @@ type cardRow struct {
 	CreatedBy   string `json:"created_by"`
 }
 
-const cardCols = "token, fingerprint, brand, first6, last4, pan, expiry, holder, single_use, used_at, " +
+const cardCols = "id, fingerprint, brand, first6, last4, pan, expiry, holder, single_use, used_at, " +
 	"expires_at, created_at, created_by"
 
-func (r *cardRow) scan(row sqldb.Row) error {
+func (r *cardRow) scan(row interface{ Scan(...any) error }) error {
 	return row.Scan(&r.Token, &r.Fingerprint, &r.Brand, &r.First6, &r.Last4, &r.PAN, &r.Expiry, &r.Holder,
 		&r.SingleUse, &r.UsedAt, &r.ExpiresAt, &r.CreatedAt, &r.CreatedBy)
 }
 
 func (r *cardRow) columns() []column {
-	return []column{{"token", r.Token}, {"fingerprint", r.Fingerprint}, {"brand", r.Brand},
+	return []column{{"id", r.Token}, {"fingerprint", r.Fingerprint}, {"brand", r.Brand},
 		{"first6", r.First6}, {"last4", r.Last4}, {"pan", r.PAN}, {"expiry", r.Expiry}, {"holder", r.Holder},
 		{"single_use", r.SingleUse}, {"used_at", r.UsedAt}, {"expires_at", r.ExpiresAt},
 		{"created_at", r.CreatedAt}, {"created_by", r.CreatedBy}}
@@ -227,7 +227,7 @@ func (s *Store) DeleteCard(ctx context.Context, token string) error {
 		return ErrNotFound
 	}
 	err := s.write(ctx, func(w *wtx) error {
-		n, err := w.Exec(ctx, "DELETE FROM vault_cards WHERE token = ?", token)
+		n, err := w.Exec(ctx, "DELETE FROM vault_cards WHERE id = ?", token)
 		if err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func (s *Store) liveCard(ctx context.Context, token string) (*cardRow, error) {
 		return nil, ErrNotFound
 	}
 	var r cardRow
-	err := r.scan(s.db.QueryRow(ctx, "SELECT "+cardCols+" FROM vault_cards WHERE token = ?", token))
+	err := r.scan(s.db.QueryRow(ctx, "SELECT "+cardCols+" FROM vault_cards WHERE id = ?", token))
 	if errors.Is(err, sqldb.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -283,7 +283,7 @@ func (s *Store) liveCard(ctx context.Context, token string) (*cardRow, error) {
 func (s *Store) consumeCard(ctx context.Context, r *cardRow) error {
 	used := sqldb.Micros(s.now())
 	return s.write(ctx, func(w *wtx) error {
-		n, err := w.Exec(ctx, "UPDATE vault_cards SET used_at = ? WHERE token = ? AND used_at = 0", used, r.Token)
+		n, err := w.Exec(ctx, "UPDATE vault_cards SET used_at = ? WHERE id = ? AND used_at = 0", used, r.Token)
 		if err != nil {
 			return err
 		}

@@ -50,7 +50,7 @@ func TestVaultRoundTrip(t *testing.T) {
 			}
 
 			var raw []byte
-			e.h.DB.QueryRow(e.ctx, "SELECT pan FROM vault_cards WHERE token = ?", tok.Token).Scan(&raw)
+			e.h.DB.QueryRow(e.ctx, "SELECT pan FROM vault_cards WHERE id = ?", tok.Token).Scan(&raw)
 			if bytes.Contains(raw, []byte("4111111111111111")) || len(raw) == 0 {
 				t.Fatal("the card number is stored in clear")
 			}
@@ -116,7 +116,7 @@ func TestVaultDeleteShreds(t *testing.T) {
 				t.Fatal(err)
 			}
 			var pan []byte
-			e.h.DB.QueryRow(e.ctx, "SELECT pan FROM vault_cards WHERE token = ?", a.Token).Scan(&pan)
+			e.h.DB.QueryRow(e.ctx, "SELECT pan FROM vault_cards WHERE id = ?", a.Token).Scan(&pan)
 
 			// A ciphertext moved to another token does not open there.
 			if _, err := e.ks.Open(e.ctx, pan, bindCard(b.Token)); err == nil {
