@@ -58,7 +58,7 @@ func newRoot() *cobra.Command {
 		"root key file; keep it outside the data directory in production (env SECURECART_ROOT_KEY_FILE)")
 
 	root.AddCommand(newVersionCmd(), newClassifyCmd(), newKeysCmd(g), newServeCmd(g), newDemoCmd(g), newPrincipalsCmd(g),
-		newScanCmd(g))
+		newScanCmd(g), newAuditCmd(g))
 	root.AddCommand(newBackupCmd(g))
 	return root
 }

@@ -1,0 +1,446 @@
+package audit
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/securecart/securecart/internal/scan"
+)
+
+// Phase says which half of a request a record describes.
+type Phase uint8
+
+// Phases of a request.
+const (
+	// PhaseRequest is written, durably, before the action runs.
+	PhaseRequest Phase = 1
+	// PhaseOutcome follows the action and names its request record.
+	PhaseOutcome Phase = 2
+)
+
+func (p Phase) String() string {
+	switch p {
+	case PhaseRequest:
+		return "request"
+	case PhaseOutcome:
+		return "outcome"
+	}
+	return fmt.Sprintf("phase(%d)", uint8(p))
+}
+
+// Effect is the authorization decision.
+type Effect uint8
+
+// Effects. EffectNone is for records of actions no policy decides, such as
+// a background rotation.
+const (
+	EffectNone  Effect = 0
+	EffectAllow Effect = 1
+	EffectDeny  Effect = 2
+)
+
+func (e Effect) String() string {
+	switch e {
+	case EffectNone:
+		return "none"
+	case EffectAllow:
+		return "allow"
+	case EffectDeny:
+		return "deny"
+	}
+	return fmt.Sprintf("effect(%d)", uint8(e))
+}
+
+// Record is one audit record. Every field is a name, an identifier or a
+// number chosen by the server; none holds a value read from or written to
+// the store.
+type Record struct {
+	Phase Phase
+	// RequestSeq is, in an outcome record, the sequence number of the
+	// request record it completes; zero in a request record.
+	RequestSeq uint64
+	Time       time.Time
+	RequestID  string
+	Principal  Principal
+	Source     Source
+	Action     string
+	Resource   Resource
+	Decision   Decision
+	Outcome    Outcome
+	// Fields names the classified fields returned in clear (names only,
+	// such as "customer.email").
+	Fields []string
+}
+
+// Principal is who acted.
+type Principal struct {
+	ID    string
+	Kind  string
+	Roles []string
+}
+
+// Source is where the request came from.
+type Source struct {
+	Address    string
+	TLSVersion uint16
+	// ClientCert is the subject of the verified client certificate.
+	ClientCert string
+	UserAgent  string
+}
+
+// Resource is what was acted on.
+type Resource struct {
+	Type string
+	ID   string
+}
+
+// Decision is the authorization decision and the policies that made it.
+type Decision struct {
+	Effect   Effect
+	Policies []string
+}
+
+// Outcome is how the action ended: an HTTP status (or its equivalent for a
+// background action) and a short error code.
+type Outcome struct {
+	Status    int
+	ErrorCode string
+}
+
+// Encoding limits. A record that exceeds one is refused by Encode and by
+// Decode.
+const (
+	// Version is the first byte of every encoded record.
+	Version = 1
+	// MaxRecordSize bounds an encoded record.
+	MaxRecordSize = 8192
+	// MaxText bounds the free-form fields: user agent and certificate
+	// subject.
+	MaxText = 512
+	// MaxName bounds every other string.
+	MaxName = 128
+	// MaxList bounds the roles, policies and fields lists.
+	MaxList = 64
+)
+
+// ErrInvalid is returned, wrapped, for a record that cannot be encoded or
+// for bytes that are not an encoding this package produces.
+var ErrInvalid = errors.New("audit: invalid record")
+
+const fixedSize = 1 + 1 + 8 + 8 + 2 + 2 + 1
+
+// kind of a string field, for its limits.
+type textKind int
+
+const (
+	name textKind = iota // an identifier: no spaces
+	text                 // printable text, spaces allowed
+)
+
+type strField struct {
+	label string
+	kind  textKind
+	get   func(*Record) *string
+}
+
+// The string fields in their encoding order.
+var strFields = []strField{
+	{"request id", name, func(r *Record) *string { return &r.RequestID }},
+	{"principal id", name, func(r *Record) *string { return &r.Principal.ID }},
+	{"principal kind", name, func(r *Record) *string { return &r.Principal.Kind }},
+	{"source address", name, func(r *Record) *string { return &r.Source.Address }},
+	{"client certificate", text, func(r *Record) *string { return &r.Source.ClientCert }},
+	{"user agent", text, func(r *Record) *string { return &r.Source.UserAgent }},
+	{"action", name, func(r *Record) *string { return &r.Action }},
+	{"resource type", name, func(r *Record) *string { return &r.Resource.Type }},
+	{"resource id", name, func(r *Record) *string { return &r.Resource.ID }},
+	{"error code", name, func(r *Record) *string { return &r.Outcome.ErrorCode }},
+}
+
+type listField struct {
+	label string
+	get   func(*Record) *[]string
+}
+
+var listFields = []listField{
+	{"roles", func(r *Record) *[]string { return &r.Principal.Roles }},
+	{"policies", func(r *Record) *[]string { return &r.Decision.Policies }},
+	{"fields", func(r *Record) *[]string { return &r.Fields }},
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// checkString applies the limits of one string field. Besides length and
+// character set, no string may contain anything package scan detects (a
+// card number, an email address, a phone number, a secret).
+func checkString(label string, k textKind, s string) error {
+	limit := MaxName
+	if k == text {
+		limit = MaxText
+	}
+	if len(s) > limit {
+		return invalid("%s longer than %d bytes", label, limit)
+	}
+	if !utf8.ValidString(s) {
+		return invalid("%s is not UTF-8", label)
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || (k == name && c == ' ') {
+			return invalid("%s has a forbidden character", label)
+		}
+	}
+	if len(s) >= 6 && len(scan.Find([]byte(s))) > 0 {
+		return invalid("%s contains sensitive data", label)
+	}
+	return nil
+}
+
+func checkList(label string, l []string) error {
+	if len(l) > MaxList {
+		return invalid("%s has more than %d entries", label, MaxList)
+	}
+	for i, s := range l {
+		if s == "" {
+			return invalid("%s has an empty entry", label)
+		}
+		if err := checkString(label, name, s); err != nil {
+			return err
+		}
+		if i > 0 && l[i-1] >= s {
+			return invalid("%s not sorted and unique", label)
+		}
+	}
+	return nil
+}
+
+// check validates a record whose lists are already in canonical order.
+func (r *Record) check() error {
+	switch r.Phase {
+	case PhaseRequest:
+		if r.RequestSeq != 0 || r.Outcome.Status != 0 || r.Outcome.ErrorCode != "" {
+			return invalid("a request record has no outcome")
+		}
+	case PhaseOutcome:
+		if r.Outcome.Status < 100 || r.Outcome.Status > 599 {
+			return invalid("outcome status %d out of range", r.Outcome.Status)
+		}
+	default:
+		return invalid("unknown phase %d", r.Phase)
+	}
+	if r.Decision.Effect > EffectDeny {
+		return invalid("unknown effect %d", r.Decision.Effect)
+	}
+	if r.Time.Before(time.Unix(0, 0)) || r.Time.After(time.Unix(0, 1<<62)) {
+		return invalid("time out of range")
+	}
+	if r.Action == "" {
+		return invalid("no action")
+	}
+	for _, f := range strFields {
+		if err := checkString(f.label, f.kind, *f.get(r)); err != nil {
+			return err
+		}
+	}
+	for _, f := range listFields {
+		if err := checkList(f.label, *f.get(r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// canonical returns a shallow copy of r with its lists sorted and
+// deduplicated and its time in UTC.
+func (r *Record) canonical() Record {
+	c := *r
+	for _, f := range listFields {
+		l := slices.Clone(*f.get(&c))
+		slices.Sort(l)
+		*f.get(&c) = slices.Compact(l)
+	}
+	c.Time = c.Time.UTC()
+	return c
+}
+
+// Redact returns a copy of r whose strings have what package scan detects
+// masked (a string whose mask still looks sensitive becomes "[redacted]"),
+// control characters dropped, spaces in names replaced by "_", and longer
+// strings cut to the limits. Log.Append redacts every record it
+// is given, so the server may pass request data as it came.
+func (r *Record) Redact() Record {
+	c := *r
+	for _, f := range strFields {
+		p := f.get(&c)
+		s := strings.ToValidUTF8(*p, "\uFFFD")
+		// Twice: a mask may join what surrounds it into a new match.
+		for range 2 {
+			s = strings.Map(func(c rune) rune {
+				if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+					return -1
+				}
+				if f.kind == name && c == ' ' {
+					return '_'
+				}
+				return c
+			}, scan.Redact(s))
+		}
+		limit := MaxName
+		if f.kind == text {
+			limit = MaxText
+		}
+		s = cut(s, limit)
+		if len(scan.Find([]byte(s))) > 0 {
+			s = "[redacted]"
+		}
+		*p = s
+	}
+	return c
+}
+
+// cut shortens s to at most n bytes on a rune boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Encode returns the canonical encoding of r (format in the package doc).
+// Lists are sorted and deduplicated and the time is kept to the nanosecond.
+func (r *Record) Encode() ([]byte, error) {
+	return r.AppendEncode(make([]byte, 0, 256))
+}
+
+// AppendEncode appends the encoding of r to b.
+func (r *Record) AppendEncode(b []byte) ([]byte, error) {
+	c := r.canonical()
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	start := len(b)
+	b = append(b, Version, byte(c.Phase))
+	b = binary.BigEndian.AppendUint64(b, uint64(c.Time.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, c.RequestSeq)
+	b = binary.BigEndian.AppendUint16(b, c.Source.TLSVersion)
+	b = binary.BigEndian.AppendUint16(b, uint16(c.Outcome.Status))
+	b = append(b, byte(c.Decision.Effect))
+	for _, f := range strFields {
+		b = appendString(b, *f.get(&c))
+	}
+	for _, f := range listFields {
+		l := *f.get(&c)
+		b = binary.AppendUvarint(b, uint64(len(l)))
+		for _, s := range l {
+			b = appendString(b, s)
+		}
+	}
+	if len(b)-start > MaxRecordSize {
+		return nil, invalid("encoding longer than %d bytes", MaxRecordSize)
+	}
+	return b, nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// decoder reads an encoding and fails on the first irregularity.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint(max uint64) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) {
+		d.err = invalid("bad length")
+		return 0
+	}
+	if v > max {
+		d.err = invalid("length %d over the limit %d", v, max)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) str(max int) string {
+	n := d.uvarint(uint64(max))
+	if d.err != nil {
+		return ""
+	}
+	if uint64(len(d.b)) < n {
+		d.err = invalid("truncated")
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+// Decode parses an encoded record. It accepts exactly the bytes Encode
+// produces: anything else (another version, an unknown phase, a
+// non-minimal length, unsorted lists, trailing bytes, a string over its
+// limit or holding sensitive data) is ErrInvalid.
+func Decode(b []byte) (*Record, error) {
+	if len(b) > MaxRecordSize {
+		return nil, invalid("encoding longer than %d bytes", MaxRecordSize)
+	}
+	if len(b) < fixedSize {
+		return nil, invalid("truncated")
+	}
+	if b[0] != Version {
+		return nil, invalid("unknown version %d", b[0])
+	}
+	r := &Record{Phase: Phase(b[1])}
+	ns := binary.BigEndian.Uint64(b[2:])
+	if ns > 1<<62 {
+		return nil, invalid("time out of range")
+	}
+	r.Time = time.Unix(0, int64(ns)).UTC()
+	r.RequestSeq = binary.BigEndian.Uint64(b[10:])
+	r.Source.TLSVersion = binary.BigEndian.Uint16(b[18:])
+	r.Outcome.Status = int(binary.BigEndian.Uint16(b[20:]))
+	r.Decision.Effect = Effect(b[22])
+
+	d := &decoder{b: b[fixedSize:]}
+	for _, f := range strFields {
+		limit := MaxName
+		if f.kind == text {
+			limit = MaxText
+		}
+		*f.get(r) = d.str(limit)
+	}
+	for _, f := range listFields {
+		n := d.uvarint(MaxList)
+		var l []string
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			l = append(l, d.str(MaxName))
+		}
+		*f.get(r) = l
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(d.b) != 0 {
+		return nil, invalid("trailing bytes")
+	}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
