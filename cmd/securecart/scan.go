@@ -14,6 +14,7 @@ import (
 
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/scan"
+	"github.com/securecart/securecart/internal/scan/objscan"
 	"github.com/securecart/securecart/internal/scan/report"
 	"github.com/securecart/securecart/internal/scan/storescan"
 )
@@ -24,6 +25,7 @@ const progressFrom = 16 << 20
 type scanFlags struct {
 	format, failOn, rules string
 	detectors             []string
+	buckets               []string
 	minConfidence         float64
 	store                 bool
 }
@@ -32,13 +34,14 @@ func newScanCmd(g *globals) *cobra.Command {
 	var f scanFlags
 	cmd := &cobra.Command{
 		Use:   "scan [PATH...]",
-		Short: "Find card numbers, PII and secrets in files and folders, or in the store's free text",
-		Long: "Scan files and folders (gzip and zstd are read transparently, binary files skipped)\n" +
-			"or, with --store, the store's product texts and order notes. Exits with status 1\n" +
-			"when a finding is at or above --fail-on.",
+		Short: "Find card numbers, PII and secrets in files, folders, buckets or the store's free text",
+		Long: "Scan files and folders (gzip and zstd are read transparently, binary files skipped),\n" +
+			"with --bucket the objects of a bucket of the object storage, and with --store the\n" +
+			"store's product texts and order notes. Exits with status 1 when a finding is at or\n" +
+			"above --fail-on.",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !f.store {
-				return fmt.Errorf("scan: name a PATH or --store")
+			if len(args) == 0 && !f.store && len(f.buckets) == 0 {
+				return fmt.Errorf("scan: name a PATH, --bucket or --store")
 			}
 			sc, err := f.scanner(cmd)
 			if err != nil {
@@ -50,6 +53,11 @@ func newScanCmd(g *globals) *cobra.Command {
 			}
 			if len(args) > 0 {
 				if err := scanPaths(cmd, sc, w, args); err != nil {
+					return err
+				}
+			}
+			if len(f.buckets) > 0 {
+				if err := scanBuckets(cmd, g, sc, w, f.buckets); err != nil {
 					return err
 				}
 			}
@@ -76,6 +84,7 @@ func newScanCmd(g *globals) *cobra.Command {
 	fl.StringSliceVar(&f.detectors, "detectors", nil, "detectors to run (default all): "+strings.Join(scan.Detectors(), ", "))
 	fl.Float64Var(&f.minConfidence, "min-confidence", scan.DefaultMinConfidence, "drop findings less sure than this (0 to 1)")
 	fl.BoolVar(&f.store, "store", false, "scan the store's free-text fields (opens the deployment)")
+	fl.StringSliceVar(&f.buckets, "bucket", nil, "scan the objects of BUCKET[/PREFIX] of the configured object storage")
 	cmd.AddCommand(newScanHMACCmd())
 	return cmd
 }
@@ -150,6 +159,34 @@ func scanStore(cmd *cobra.Command, d *deploy.Deployment, sc *scan.Scanner, w rep
 		})
 	if err != nil {
 		return err
+	}
+	return werr
+}
+
+func scanBuckets(cmd *cobra.Command, g *globals, sc *scan.Scanner, w report.Writer, targets []string) error {
+	st, err := deploy.OpenObjects(cmd.Context(), g.cfg)
+	if err != nil {
+		return err
+	}
+	var werr error
+	emit := func(f scan.Finding) {
+		if werr == nil {
+			werr = w.Finding(f)
+		}
+	}
+	done := func(o scan.Object) {
+		if werr == nil {
+			werr = w.Object(o)
+		}
+	}
+	for _, t := range targets {
+		bucket, prefix, err := objscan.ParseTarget(t)
+		if err != nil {
+			return err
+		}
+		if err := objscan.Scan(cmd.Context(), st, bucket, prefix, sc, emit, done); err != nil {
+			return err
+		}
 	}
 	return werr
 }

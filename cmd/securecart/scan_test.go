@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securecart/securecart/internal/objstore"
 	"github.com/securecart/securecart/internal/scan/report"
 )
 
@@ -162,5 +164,28 @@ func TestScanRulesFile(t *testing.T) {
 	}
 	if strings.Count(out, `"employee_id"`) != 2 { // the finding and the summary
 		t.Errorf("custom detector: want one employee_id finding:\n%s", out)
+	}
+}
+
+func TestScanBucket(t *testing.T) {
+	dataDir := t.TempDir()
+	if err := os.Chmod(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := objstore.NewLocal(filepath.Join(dataDir, "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st.Put(ctx, objstore.Logs, "app/1.log", []byte("card 4539 1488 0343 6467\n"), objstore.Standard)
+	st.Put(ctx, objstore.Logs, "web/1.log", []byte("ssn 123-45-6789\n"), objstore.Standard)
+
+	out, err := run(t, "scan", "--data-dir", dataDir, "--bucket", "logs/app/", "--format", "json")
+	var found *report.FoundError
+	if !errors.As(err, &found) || found.Count != 1 {
+		t.Fatalf("scan --bucket: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, `"object":"objstore://logs/app/1.log"`) || strings.Contains(out, "web/1.log") {
+		t.Errorf("report:\n%s", out)
 	}
 }

@@ -27,6 +27,13 @@
 // attributes given to Logger.With, and to groups at any depth. What the
 // caller passes does not matter: a line leaves the handler redacted.
 //
+// scan.Redact applies scan.LogSet: every detector of the scanner (card
+// numbers, emails, phone numbers, SSNs, IBANs and the secrets) except the
+// IP addresses, which stay in clear because operators need them to trace
+// a request, block a client or read a rate-limit decision. The scanner's
+// allow-lists never apply here: a published test card number is masked
+// like any other, since a log line cannot tell a test from a mistake.
+//
 // Only scan's detectors are applied: a value that is sensitive but has no
 // recognisable shape (a customer's name, a free-text address) is not
 // caught. Code must still not log such values.

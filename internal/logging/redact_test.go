@@ -54,3 +54,30 @@ func TestRedactValue(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactDetectorSet checks which detections the log handler masks:
+// the national identifiers and bank accounts too, and a published test
+// card number like any other (scan allow-lists do not apply to logs), but
+// not IP addresses, which operators need.
+func TestRedactDetectorSet(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"test card", "pan 4111 1111 1111 1111", "pan [card ••••1111]"},
+		{"ssn", "ssn 123-45-6789 on file", "ssn [redacted ssn] on file"},
+		{"iban", "refund to DE89 3704 0044 0532 0130 00", "refund to [redacted iban]"},
+		{"aws secret", "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+			"aws_secret_access_key=[redacted aws_secret_key]"},
+		{"national phone", "phone: (415) 555-0100", "phone: [phone]"},
+		{"ipv4 kept", "GET /v1/orders from 10.0.0.7", "GET /v1/orders from 10.0.0.7"},
+		{"ipv6 kept", "peer 2001:db8::8a2e:370:7334", "peer 2001:db8::8a2e:370:7334"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fmt.Sprint(redactValue(slog.StringValue(tt.in)))
+			if got != tt.want {
+				t.Errorf("redactValue(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

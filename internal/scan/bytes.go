@@ -62,6 +62,10 @@ const (
 	tUpper
 	tB
 	tE
+
+	// tWordByte marks the bytes that continue a word (letters, digits
+	// and '_'), beside the trigger in the same table entry.
+	tWordByte = 0x80
 )
 
 var trigger = func() (t [256]uint8) {
@@ -80,6 +84,11 @@ var trigger = func() (t [256]uint8) {
 	t['s'] = tS
 	t['b'] = tB
 	t['e'] = tE
+	for c := range t {
+		if is(byte(c), cAlnum) || c == '_' {
+			t[c] |= tWordByte
+		}
+	}
 	return t
 }()
 

@@ -40,17 +40,30 @@ func (sc *scanner[T]) digits(i int) int {
 		}
 	}
 
-	end := -1
-	if sc.on(SetSSN) {
+	end, run := -1, j-i
+	if sc.on(SetSSN) && (run == 3 || run == 9) {
 		end = sc.ssn(i, j)
 	}
-	if end < 0 && sc.on(SetIPv4) && j < len(s) && s[j] == '.' {
+	if end < 0 && sc.on(SetIPv4) && run <= 3 && j < len(s) && s[j] == '.' {
 		end = sc.ipv4(i)
 	}
-	if end < 0 && sc.on(SetPhone) {
+	if end < 0 && sc.on(SetPhone) && mayBePhone(s, j, run) {
 		end = sc.nationalPhone(i)
 	}
 	return max(j, end)
+}
+
+// mayBePhone reports whether a digit run of length run ending at j can
+// start a national phone number: a whole one, or its first group.
+func mayBePhone[T input](s T, j, run int) bool {
+	if run >= minNationalPhone && run <= maxNationalPhone {
+		return true
+	}
+	if run < 2 || run > 5 || j+1 >= len(s) {
+		return false
+	}
+	c := s[j]
+	return (c == ' ' || c == '-' || c == '.') && is(s[j+1], cDigit)
 }
 
 // groupedCard reads a number written in groups, the first of which is

@@ -60,23 +60,28 @@ func ListFiles(paths []string) ([]FileEntry, error) {
 // from the file as they are read. A binary file, or one whose path the
 // allow-list names, is skipped and said so in the result.
 func (s *Scanner) File(ctx context.Context, path string, progress func(int64), emit func(Finding)) Object {
-	obj := Object{Name: path}
 	if s.opts.Allow.AllowsPath(path) {
-		obj.Skipped = "allow-listed path"
-		return obj
+		return Object{Name: path, Skipped: "allow-listed path"}
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		obj.Skipped = err.Error()
-		return obj
+		return Object{Name: path, Skipped: err.Error()}
 	}
 	defer f.Close()
+	return s.Object(ctx, path, f, progress, emit)
+}
 
-	var raw io.Reader = f
-	if progress != nil {
-		raw = &countingReader{r: f, add: progress}
+// Object scans the object name whose bytes r reads, as File does a file.
+func (s *Scanner) Object(ctx context.Context, name string, r io.Reader, progress func(int64), emit func(Finding)) Object {
+	obj := Object{Name: name}
+	if s.opts.Allow.AllowsPath(name) {
+		obj.Skipped = "allow-listed path"
+		return obj
 	}
-	text, closer, err := Decode(raw)
+	if progress != nil {
+		r = &countingReader{r: r, add: progress}
+	}
+	text, closer, err := Decode(r)
 	if err != nil {
 		if errors.Is(err, ErrBinary) {
 			obj.Skipped = "binary content"
@@ -87,7 +92,7 @@ func (s *Scanner) File(ctx context.Context, path string, progress func(int64), e
 	}
 	defer closer.Close()
 
-	obj.Bytes, err = s.Reader(ctx, path, text, func(fd Finding) {
+	obj.Bytes, err = s.Reader(ctx, name, text, func(fd Finding) {
 		obj.Findings++
 		emit(fd)
 	})

@@ -61,15 +61,14 @@ func (sc *scanner[T]) ipv6(i int) {
 	for start > 0 && i-start < maxIPv6Text && (is(s[start-1], cHex) || s[start-1] == ':') {
 		start--
 	}
-	if start > 0 && (is(s[start-1], cAlnum) || s[start-1] == '_' || s[start-1] == '.') {
-		sc.ip6Done = i + 1
-		return
-	}
 	end := i
 	for end < len(s) && end-start < maxIPv6Text && (is(s[end], cHex) || s[end] == ':' || s[end] == '.') {
 		end++
 	}
 	sc.ip6Done = end
+	if start > 0 && (is(s[start-1], cAlnum) || s[start-1] == '_' || s[start-1] == '.') {
+		return
+	}
 
 	n, ok := ipv6Len(s, start, end)
 	if !ok {

@@ -104,9 +104,14 @@ func find[T input](s T, set Set) []Match {
 	sc := &scanner[T]{s: s, set: set}
 	n := len(s)
 
+	// inWord says whether the byte before i is a word byte, so that the
+	// loop reads one table entry per byte.
+	inWord := false
 	for i := 0; i < n; i++ {
-		t := trigger[s[i]]
-		if t == tNone || t >= tDigit && wordBefore(s, i) {
+		e := trigger[s[i]]
+		t := e &^ tWordByte
+		if t == tNone || t >= tDigit && inWord {
+			inWord = e&tWordByte != 0
 			continue
 		}
 		switch t {
@@ -135,6 +140,7 @@ func find[T input](s T, set Set) []Match {
 		case tE:
 			sc.jwt(i)
 		}
+		inWord = trigger[s[i]]&tWordByte != 0
 	}
 	ms := merge(sc.found)
 	for k := range ms {
@@ -215,9 +221,9 @@ func rank(detector string) int {
 		return 3
 	case DetectorJWT:
 		return 4
-	case DetectorCard:
-		return 5
 	case DetectorIBAN:
+		return 5 // an IBAN's digits, grouped in fours, can pass for a card
+	case DetectorCard:
 		return 6
 	case DetectorSSN:
 		return 7

@@ -19,7 +19,7 @@ const (
 	windowOverlap = maxPEMBlock + 1024
 	// leftContext is kept before a window's new text so that the
 	// detectors see the word before a value and the context words.
-	leftContext = 256
+	leftContext = 1024
 	minWindow   = 4 * leftContext
 )
 
