@@ -1,6 +1,9 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // authz writes the authorization engines side by side: the bench module's
 // BenchmarkAuthz* figures, in microseconds per decision.
@@ -39,7 +42,7 @@ func (r *report) authz() {
 			}
 		}
 		fmt.Fprintf(w, "| %s | %s | %s µs | %s | %s | %s | %s |\n",
-			row.label, row.set, num(ns/1000), num(allocs), ratio, target, verdict)
+			row.label, row.set, num(ns/1000), strconv.FormatFloat(allocs, 'f', 0, 64), ratio, target, verdict)
 	}
 	fmt.Fprintln(w)
 }
