@@ -3,6 +3,7 @@ package backup
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"context"
 	"encoding/json"
 	"errors"
@@ -212,43 +213,53 @@ type manifestPart struct {
 	Rows int64  `json:"rows"`
 }
 
-// partRow is one row in a snapshot part.
-type partRow struct {
-	Table string          `json:"table"`
-	Row   json.RawMessage `json:"row"`
-}
-
 type partHeader struct {
 	Format string `json:"format"`
 	Pos    int64  `json:"pos"`
 	Index  int    `json:"index"`
 }
 
-func decodePart(name string, pos int64, index int, plain []byte) ([]store.Row, error) {
+// appendRecord frames one exported row in a snapshot part: the table
+// name and the row, each prefixed with its length as a uvarint.
+func appendRecord(dst []byte, table string, row []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(table)))
+	dst = append(dst, table...)
+	dst = binary.AppendUvarint(dst, uint64(len(row)))
+	return append(dst, row...)
+}
+
+// decodePart parses a snapshot part (a JSON header line, then framed rows)
+// into a batch for the loader, and returns how many rows it held.
+func decodePart(name string, pos int64, index int, plain []byte) (*store.Batch, error) {
 	bad := func(why string) error {
 		return &SegmentError{Name: name, Err: fmt.Errorf("%w: %s", ErrCorrupt, why)}
 	}
-	sc := bufio.NewScanner(bytes.NewReader(plain))
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	if !sc.Scan() {
-		return nil, bad("empty")
-	}
+	line, rest, ok := bytes.Cut(plain, []byte{'\n'})
 	var h partHeader
-	if err := strict(sc.Bytes(), &h); err != nil || h.Format != partFormat || h.Pos != pos || h.Index != index {
+	if err := strict(line, &h); !ok || err != nil || h.Format != partFormat || h.Pos != pos || h.Index != index {
 		return nil, bad("header does not match the snapshot")
 	}
-	var out []store.Row
-	for sc.Scan() {
-		var r partRow
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Table == "" || len(r.Row) == 0 {
-			return nil, bad("row")
+	b := store.NewBatch()
+	field := func() ([]byte, bool) {
+		l, n := binary.Uvarint(rest)
+		if n <= 0 || l > maxLine || l > uint64(len(rest)-n) {
+			return nil, false
 		}
-		out = append(out, store.Row{Table: r.Table, Data: r.Row})
+		f := rest[n : n+int(l)]
+		rest = rest[n+int(l):]
+		return f, true
 	}
-	if err := sc.Err(); err != nil {
-		return nil, bad(err.Error())
+	for len(rest) > 0 {
+		table, ok1 := field()
+		row, ok2 := field()
+		if !ok1 || !ok2 {
+			return nil, bad("row framing")
+		}
+		if err := b.Add(string(table), row); err != nil {
+			return nil, bad(err.Error())
+		}
 	}
-	return out, nil
+	return b, nil
 }
 
 func strict(b []byte, v any) error {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -102,8 +104,14 @@ func Restore(ctx context.Context, o RestoreOptions) (Summary, error) {
 			o.Progress(done, total)
 		}
 	}
+	if err := loader.DeferIndexes(ctx); err != nil {
+		return sum, err
+	}
 	if err := loadParts(ctx, o.Objects, ks, o.Deployment, snap, m, loader, step); err != nil {
 		return sum, err
+	}
+	if err := loader.RebuildIndexes(ctx); err != nil {
+		return sum, &SegmentError{Name: snap.Dir, Err: err}
 	}
 	sum.Rows = m.Rows
 
@@ -125,13 +133,8 @@ func Restore(ctx context.Context, o RestoreOptions) (Summary, error) {
 		return sum, err
 	}
 	sum.Pos = r.cur
-	_, digests, err := store.Digest(ctx, o.Target)
-	if err != nil {
+	if sum.Rows, err = store.Count(ctx, o.Target); err != nil {
 		return sum, err
-	}
-	sum.Rows = make(map[string]int64)
-	for t, d := range digests {
-		sum.Rows[t] = d.Rows
 	}
 	sum.Elapsed = time.Since(start)
 	return sum, nil
@@ -224,52 +227,92 @@ func fetch(ctx context.Context, obj objstore.Store, ks Sealer, dep, name string)
 	return open(ctx, ks, dep, name, sealed)
 }
 
-// loadParts fetches and decodes parts ahead of the inserts, one part in
-// flight beside the one being written.
+// loadParts fetches, opens, decompresses and decodes parts on several
+// goroutines while the loader inserts them, about 64k rows per
+// transaction.
 func loadParts(ctx context.Context, obj objstore.Store, ks Sealer, dep string, snap SnapshotInfo, m manifest,
 	loader *store.Loader, step func()) error {
 	type result struct {
-		rows []store.Row
-		err  error
+		batch *store.Batch
+		err   error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ch := make(chan result, 2)
+	jobs := make(chan int)
+	results := make(chan result, 4)
+	workers := min(max(runtime.GOMAXPROCS(0), 2), 4)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				b, err := preparePart(ctx, obj, ks, dep, snap, i, m.Parts[i])
+				select {
+				case results <- result{b, err}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
 	go func() {
-		defer close(ch)
-		for i, p := range m.Parts {
-			plain, err := fetch(ctx, obj, ks, dep, p.Name)
-			var rows []store.Row
-			if err == nil {
-				rows, err = decodePart(p.Name, snap.Pos, i, plain)
-			}
-			if err == nil && int64(len(rows)) != p.Rows {
-				err = &SegmentError{Name: p.Name, Err: fmt.Errorf("%w: row count", ErrCorrupt)}
-			}
+		defer close(jobs)
+		for i := range m.Parts {
 			select {
-			case ch <- result{rows, err}:
+			case jobs <- i:
 			case <-ctx.Done():
-				return
-			}
-			if err != nil {
 				return
 			}
 		}
 	}()
-	for i := range m.Parts {
-		r, ok := <-ch
-		if !ok {
-			return ctx.Err()
+	defer wg.Wait()
+
+	const rowsPerTx = 1 << 16
+	var pending []*store.Batch
+	rows := 0
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
 		}
+		if err := loader.Load(ctx, pending...); err != nil {
+			return &SegmentError{Name: snap.Dir, Err: err}
+		}
+		for range pending {
+			step()
+		}
+		pending, rows = pending[:0], 0
+		return nil
+	}
+	for range m.Parts {
+		r := <-results
 		if r.err != nil {
 			return r.err
 		}
-		if err := loader.Insert(ctx, r.rows); err != nil {
-			return &SegmentError{Name: m.Parts[i].Name, Err: err}
+		pending = append(pending, r.batch)
+		if rows += r.batch.Len(); rows >= rowsPerTx {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
-		step()
 	}
-	return nil
+	return flush()
+}
+
+func preparePart(ctx context.Context, obj objstore.Store, ks Sealer, dep string, snap SnapshotInfo, i int,
+	p manifestPart) (*store.Batch, error) {
+	plain, err := fetch(ctx, obj, ks, dep, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := decodePart(p.Name, snap.Pos, i, plain)
+	if err != nil {
+		return nil, err
+	}
+	if int64(b.Len()) != p.Rows {
+		return nil, &SegmentError{Name: p.Name, Err: fmt.Errorf("%w: row count", ErrCorrupt)}
+	}
+	return b, nil
 }
 
 // replay applies segments after the snapshot up to the target.

@@ -19,15 +19,16 @@ import (
 // export runs.
 func (s *Shipper) Snapshot(ctx context.Context) (SnapshotInfo, error) {
 	var (
-		start time.Time
-		dir   string
-		buf   bytes.Buffer
-		enc   = json.NewEncoder(&buf)
-		parts []manifestPart
-		rows  = make(map[string]int64)
-		pos0  int64
-		n     int64
-		total int64
+		start   time.Time
+		dir     string
+		buf     bytes.Buffer
+		enc     = json.NewEncoder(&buf)
+		parts   []manifestPart
+		rows    = make(map[string]int64)
+		pos0    int64
+		scratch = make([]byte, 0, 1024)
+		n       int64
+		total   int64
 	)
 	header := func() {
 		enc.Encode(partHeader{Format: partFormat, Pos: pos0, Index: len(parts)})
@@ -57,9 +58,7 @@ func (s *Shipper) Snapshot(ctx context.Context) (SnapshotInfo, error) {
 		return nil
 	}
 	pos, err := s.st.Export(ctx, begin, func(r store.Row) error {
-		if err := enc.Encode(partRow{Table: r.Table, Row: r.Data}); err != nil {
-			return err
-		}
+		buf.Write(appendRecord(scratch[:0], r.Table, r.Data))
 		rows[r.Table]++
 		n++
 		if buf.Len() >= partPlainSize {

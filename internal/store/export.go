@@ -23,10 +23,11 @@ import (
 // BackupTables are the tables a backup carries, in load order.
 var BackupTables = []string{"customers", "products", "orders", "vault_cards"}
 
-// Row is one row in its engine-neutral form.
+// Row is one exported row in the binary row form (see rowcodec.go). Data
+// is valid only during the call that receives it.
 type Row struct {
 	Table string
-	Data  json.RawMessage
+	Data  []byte
 }
 
 type backupRow interface {
@@ -58,12 +59,10 @@ func (s *Store) Export(ctx context.Context, begin func(pos int64) error, fn func
 		if err := begin(pos); err != nil {
 			return err
 		}
+		var buf []byte
 		return eachRow(ctx, tx, func(table string, r backupRow) error {
-			b, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			return fn(Row{Table: table, Data: b})
+			buf = appendRow(buf[:0], r.columns())
+			return fn(Row{Table: table, Data: buf})
 		})
 	})
 	if err != nil {
@@ -161,6 +160,67 @@ var ErrNotEmpty = errors.New("store: the target database already holds data")
 // on the database alone, without keys: sealed fields are copied as they are.
 type Loader struct {
 	db sqldb.DB
+	// deferred holds the secondary indexes dropped for a bulk load.
+	deferred []string
+}
+
+// DeferIndexes drops the backup tables' secondary indexes until
+// RebuildIndexes, so a bulk load writes each index once, sorted, at the
+// end instead of row by row.
+func (l *Loader) DeferIndexes(ctx context.Context) error {
+	q := "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (?, ?, ?)"
+	if l.db.Engine() == sqldb.Postgres {
+		q = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()" +
+			" AND tablename IN (?, ?, ?) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = indexname)"
+	}
+	return l.db.Write(ctx, func(tx sqldb.Tx) error {
+		l.deferred = l.deferred[:0]
+		rs, err := tx.Query(ctx, q, BackupTables[0], BackupTables[1], BackupTables[2])
+		if err != nil {
+			return err
+		}
+		var names []string
+		for rs.Next() {
+			var name, def string
+			if err := rs.Scan(&name, &def); err != nil {
+				rs.Close()
+				return err
+			}
+			names = append(names, name)
+			l.deferred = append(l.deferred, def)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+		for _, n := range names {
+			if _, err := tx.Exec(ctx, "DROP INDEX "+n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RebuildIndexes creates the indexes DeferIndexes dropped. A unique index
+// that the loaded rows violate fails here.
+func (l *Loader) RebuildIndexes(ctx context.Context) error {
+	if len(l.deferred) == 0 {
+		return nil
+	}
+	err := l.db.Write(ctx, func(tx sqldb.Tx) error {
+		for _, def := range l.deferred {
+			if _, err := tx.Exec(ctx, def); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild indexes: %w", err)
+	}
+	l.deferred = nil
+	return nil
 }
 
 // NewLoader migrates db's store schema and refuses a database whose store
@@ -197,25 +257,46 @@ func NewLoader(ctx context.Context, db sqldb.DB) (*Loader, error) {
 // insertBatch is how many rows one INSERT statement carries.
 const insertBatch = 64
 
-// Insert adds rows, all new, in one transaction.
-func (l *Loader) Insert(ctx context.Context, rows []Row) error {
-	byTable := make(map[string][][]column)
-	for _, r := range rows {
-		cols, err := decodeRow(r.Table, r.Data)
-		if err != nil {
-			return err
-		}
-		byTable[r.Table] = append(byTable[r.Table], cols)
+// Batch is rows decoded and checked for a Loader, ready to insert. Build
+// it with Add on any goroutine; it does no database work.
+type Batch struct {
+	tables map[string][][]column
+	n      int
+}
+
+// NewBatch returns an empty batch.
+func NewBatch() *Batch { return &Batch{tables: make(map[string][][]column)} }
+
+// Len returns how many rows the batch holds.
+func (b *Batch) Len() int { return b.n }
+
+// Add decodes one row in the binary row form, as Export produced it, and
+// adds it. It refuses an unknown table, a value of the wrong type, a row
+// without an id and a pii or pci column that is not an envelope. The batch
+// keeps data.
+func (b *Batch) Add(table string, data []byte) error {
+	cols, err := decodeBinaryRow(table, data)
+	if err != nil {
+		return fmt.Errorf("decode %s row: %w", table, err)
 	}
+	b.tables[table] = append(b.tables[table], cols)
+	b.n++
+	return nil
+}
+
+// Load inserts prepared batches, all rows new, in one transaction.
+func (l *Loader) Load(ctx context.Context, batches ...*Batch) error {
 	return l.db.Write(ctx, func(tx sqldb.Tx) error {
-		for _, table := range BackupTables {
-			all := byTable[table]
-			for len(all) > 0 {
-				n := min(len(all), insertBatch)
-				if _, err := tx.Exec(ctx, multiInsert(table, all[:n]), flatArgs(all[:n])...); err != nil {
-					return fmt.Errorf("load %s: %w", table, err)
+		for _, b := range batches {
+			for _, table := range BackupTables {
+				all := b.tables[table]
+				for len(all) > 0 {
+					n := min(len(all), insertBatch)
+					if _, err := tx.Exec(ctx, multiInsert(table, all[:n]), flatArgs(all[:n])...); err != nil {
+						return fmt.Errorf("load %s: %w", table, err)
+					}
+					all = all[n:]
 				}
-				all = all[n:]
 			}
 		}
 		return nil
@@ -310,6 +391,10 @@ func decodeRow(table string, data []byte) ([]column, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("decode %s row: trailing data", table)
 	}
+	return checkRow(table, r)
+}
+
+func checkRow(table string, r backupRow) ([]column, error) {
 	cols := r.columns()
 	if id, _ := cols[0].value.(string); id == "" {
 		return nil, fmt.Errorf("decode %s row: no id", table)
@@ -341,4 +426,23 @@ func flatArgs(rows [][]column) []any {
 		}
 	}
 	return args
+}
+
+// Count returns the row count of each backup table in db.
+func Count(ctx context.Context, db sqldb.DB) (map[string]int64, error) {
+	out := make(map[string]int64)
+	err := db.Read(ctx, func(tx sqldb.Tx) error {
+		for _, t := range BackupTables {
+			var n int64
+			if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM "+t).Scan(&n); err != nil {
+				return err
+			}
+			out[t] = n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count rows: %w", err)
+	}
+	return out, nil
 }
