@@ -2,7 +2,7 @@
 
 PG_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: build test test-postgres lint bench bench-authz bench-http fuzz
+.PHONY: build test test-postgres lint bench bench-authz bench-http bench-signin fuzz
 
 build:
 	go build -o securecart ./cmd/securecart
@@ -32,7 +32,7 @@ bench:
 	SECURECART_BENCH_CUSTOMERS=1000000 SECURECART_BENCH_REWRAP_KEYS=1000000 \
 	go test -run '^$$' -timeout 60m -bench 'LookupByEmail|Rewrap' -benchtime 3s \
 		./internal/keys ./internal/store | tee -a bench.out
-	$(MAKE) bench-authz bench-http BENCH_OUT=bench.out
+	$(MAKE) bench-authz bench-http bench-signin BENCH_OUT=bench.out
 	go run ./tools/benchreport < bench.out > docs/benchmarks.md
 	rm -f bench.out
 
@@ -46,3 +46,8 @@ bench-authz:
 
 bench-http:
 	go run ./tools/httpbench | tee -a $(BENCH_OUT)
+
+# Sign-in at the shipped Argon2id cost, on one core.
+bench-signin:
+	SECURECART_TEST_POSTGRES_DSN='$(PG_DSN)' go test -run '^$$' -cpu 1 -count 5 -benchtime 20x \
+		-bench 'SignIn|PasswordHash' ./internal/identity | tee -a $(BENCH_OUT)

@@ -59,6 +59,7 @@ func newRoot() *cobra.Command {
 
 	root.AddCommand(newVersionCmd(), newClassifyCmd(), newKeysCmd(g), newServeCmd(g), newDemoCmd(g), newPrincipalsCmd(g),
 		newScanCmd(g), newAuditCmd(g))
+	root.AddCommand(newSignInCmd(g), newAdminCmd(g))
 	root.AddCommand(newBackupCmd(g))
 	return root
 }

@@ -156,5 +156,6 @@ func newPrincipalsCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(create, list, revoke, disable)
+	cmd.AddCommand(credentialCmds(g, &f)...)
 	return cmd
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pquerna/otp/totp"
 )
 
 // syncBuffer is a buffer several goroutines write to.
@@ -64,7 +66,15 @@ func TestPrincipalsThroughTheAPI(t *testing.T) {
 	}
 	api := []string{"--data-dir", dir, "principals", "--url", url}
 
+	// The bootstrap key does one thing: enrol the first admin person.
 	t.Setenv("SECURECART_API_KEY", bootstrap)
+	if _, err := run(t, append(api, "create", "--name", "storefront", "--role", "app-service")...); err == nil ||
+		!strings.Contains(err.Error(), "403") {
+		t.Fatalf("bootstrap created a service: %v", err)
+	}
+	session := enrolAdmin(t, dir, url, api)
+
+	t.Setenv("SECURECART_API_KEY", session)
 	created := mustRun(t, append(api, "create", "--name", "storefront", "--role", "app-service")...)
 	key := keyRE.FindString(created)
 	if key == "" || key == bootstrap {
@@ -81,7 +91,11 @@ func TestPrincipalsThroughTheAPI(t *testing.T) {
 	if _, err := run(t, append(api, "list")...); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Fatalf("app-service listing principals: %v", err)
 	}
-	t.Setenv("SECURECART_API_KEY", bootstrap)
+	t.Setenv("SECURECART_API_KEY", session)
+	certOut := mustRun(t, append(api, "issue-cert", "storefront", "--out", t.TempDir())...)
+	if !strings.Contains(certOut, "storefront.pem") {
+		t.Fatalf("issue-cert:\n%s", certOut)
+	}
 	mustRun(t, append(api, "revoke", keyID)...)
 	t.Setenv("SECURECART_API_KEY", key)
 	if _, err := run(t, append(api, "list")...); err == nil || !strings.Contains(err.Error(), "401") {
@@ -95,4 +109,46 @@ func TestPrincipalsThroughTheAPI(t *testing.T) {
 	if strings.Count(out.String(), "Bootstrap admin API key") != 1 {
 		t.Fatalf("bootstrap key printed %d times", strings.Count(out.String(), "Bootstrap admin API key"))
 	}
+
+	// On the host, the operator can always get an enrolment key back.
+	rec := mustRun(t, "--data-dir", dir, "admin", "recover")
+	if !keyRE.MatchString(rec) || keyRE.FindString(rec) == bootstrap {
+		t.Fatalf("admin recover:\n%s", rec)
+	}
+	tail := mustRun(t, "--data-dir", dir, "audit", "tail", "--json", "--follow=false")
+	if strings.Count(tail, "adminRecover") != 2 || keyRE.MatchString(tail) {
+		t.Fatalf("audit trail of the recovery:\n%s", tail)
+	}
+}
+
+// enrolAdmin has the bootstrap key (in the environment) create an admin
+// person, set their password and TOTP, and returns that person's session.
+func enrolAdmin(t *testing.T, dir, url string, api []string) string {
+	t.Helper()
+	created := mustRun(t, append(api, "create", "--name", "root", "--kind", "person", "--role", "admin")...)
+	id := regexp.MustCompile(`prn_[a-z2-7]{26}`).FindString(created)
+	t.Setenv("SECURECART_NEW_PASSWORD", "orchard-lantern-copper-81")
+	mustRun(t, append(api, "set-password", id)...)
+	enrol := mustRun(t, append(api, "enrol-totp", id)...)
+	m := regexp.MustCompile(`secret \(shown once\): ([A-Z2-7]+)`).FindStringSubmatch(enrol)
+	if m == nil {
+		t.Fatalf("enrol-totp:\n%s", enrol)
+	}
+	code, err := totp.GenerateCode(m[1], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmed := mustRun(t, append(api, "confirm-totp", id, code)...)
+	recovery := regexp.MustCompile(`[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}`).FindString(confirmed)
+	if recovery == "" {
+		t.Fatalf("confirm-totp:\n%s", confirmed)
+	}
+	// The confirming code is spent; a recovery code signs in at once.
+	t.Setenv("SECURECART_PASSWORD", "orchard-lantern-copper-81")
+	out := mustRun(t, "--data-dir", dir, "signin", "--url", url, "--name", "root", "--code", recovery)
+	session := regexp.MustCompile(`scs_[A-Za-z0-9_-]{43}`).FindString(out)
+	if session == "" {
+		t.Fatalf("signin:\n%s", out)
+	}
+	return session
 }

@@ -158,8 +158,9 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	}
 	m := metrics.New()
 	m.Read(metrics.Sources{SealOperations: d.Keys.Operations})
-	api := server.New(server.Deps{Store: d.Store, Policy: pe, Identity: server.Directory{Dir: d.Identity, CA: ca},
-		Directory: d.Identity, Logs: ring, Metrics: m,
+	api := server.New(server.Deps{Store: d.Store, Policy: pe, Identity: server.Directory{Dir: d.Identity, CA: ca,
+		NoServiceKeys: d.Config.Serve.DisableServiceKeys},
+		Directory: d.Identity, CA: ca, Logs: ring, Metrics: m,
 		Networks: nets, Limits: f.rateLimits(), Logger: log.With("subsystem", "api")})
 
 	ctx, cancel := context.WithCancel(ctx)

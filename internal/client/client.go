@@ -35,6 +35,15 @@ func New(baseURL, apiKey, caFile string) (*Client, error) {
 	if apiKey == "" {
 		return nil, errors.New("client: no API key (set SECURECART_API_KEY or --api-key)")
 	}
+	cfg, err := tlsConfig(caFile)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), key: apiKey,
+		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}}, nil
+}
+
+func tlsConfig(caFile string) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
@@ -47,8 +56,7 @@ func New(baseURL, apiKey, caFile string) (*Client, error) {
 		}
 		cfg.RootCAs = pool
 	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), key: apiKey,
-		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}}, nil
+	return cfg, nil
 }
 
 // Problem is an error answer of the API.
@@ -88,7 +96,9 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -113,4 +123,11 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		return nil
 	}
 	return json.Unmarshal(data, out)
+}
+
+// WithoutKey returns a copy of c that sends no credentials, for signing in.
+func (c *Client) WithoutKey() *Client {
+	d := *c
+	d.key = ""
+	return &d
 }

@@ -127,3 +127,31 @@ func TestLoadFile(t *testing.T) {
 		t.Error("a missing file was accepted")
 	}
 }
+
+func TestDisableServiceKeys(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		body string
+		want bool
+	}{
+		{`{}`, false},
+		{`{"serve": {"disable_service_keys": true}}`, true},
+		{`{"serve": {"disable_service_keys": false}}`, false},
+	} {
+		p := filepath.Join(dir, "c.json")
+		os.WriteFile(p, []byte(tc.body), 0o600)
+		c := Default()
+		if err := c.LoadFile(p); err != nil {
+			t.Fatal(err)
+		}
+		if c.Serve.DisableServiceKeys != tc.want {
+			t.Errorf("%s: disable_service_keys = %v", tc.body, c.Serve.DisableServiceKeys)
+		}
+	}
+	p := filepath.Join(dir, "bad.json")
+	os.WriteFile(p, []byte(`{"serve": {"disable_service_keys": "yes"}}`), 0o600)
+	c := Default()
+	if err := c.LoadFile(p); err == nil {
+		t.Error("a string was accepted for a boolean")
+	}
+}

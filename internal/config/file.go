@@ -27,6 +27,10 @@ type ServeConfig struct {
 	// RateLimits are requests per second and bursts by role; they replace
 	// the built-in limit of each role they name.
 	RateLimits map[string]RateLimit
+	// DisableServiceKeys refuses the API keys of service principals, which
+	// must then present a client certificate from the local CA. The
+	// bootstrap key, which only enrols the first admin, still works.
+	DisableServiceKeys bool
 }
 
 // RateLimit is a token bucket.
@@ -62,6 +66,8 @@ type fileServe struct {
 	ACMEEmail    *string              `json:"acme_email"`
 	Networks     map[string][]string  `json:"networks"`
 	RateLimits   map[string]RateLimit `json:"rate_limits"`
+	// DisableServiceKeys is serve.disable_service_keys.
+	DisableServiceKeys *bool `json:"disable_service_keys"`
 }
 
 // LoadFile applies the JSON configuration file at path to c. Unknown
@@ -116,6 +122,9 @@ func (c *Config) apply(f fileConfig) error {
 		set(&c.Serve.TLSCert, s.TLSCert)
 		set(&c.Serve.TLSKey, s.TLSKey)
 		set(&c.Serve.ACMEEmail, s.ACMEEmail)
+		if s.DisableServiceKeys != nil {
+			c.Serve.DisableServiceKeys = *s.DisableServiceKeys
+		}
 		if s.ACMEHosts != nil {
 			c.Serve.ACMEHosts = s.ACMEHosts
 		}

@@ -21,6 +21,7 @@ type Directory struct {
 	lastUsed map[string]time.Time // key id -> last use this node recorded
 
 	verified verifiedCache
+	argon    Argon2Params // zero: DefaultArgon2
 }
 
 // Open migrates db's identity tables and returns the directory over them.

@@ -1,7 +1,8 @@
 // Package identity is SecureCart's directory of principals (the people and
-// services that call its API), their roles, and the API keys they
-// authenticate with. The tables live in the database next to the data, so
-// every node of a cluster sees the same directory.
+// services that call its API), their roles, the API keys they authenticate
+// with, and people's sign-in: passwords, TOTP, sessions and lockout. The
+// tables live in the database next to the data, so every node of a cluster
+// sees the same directory.
 //
 // # Principals
 //
@@ -61,22 +62,75 @@
 // role and one key that does not expire, and returns that key exactly once:
 // later calls and later starts find principals and return none. It is of
 // kind service, because the default policies hold a person admin to MFA,
-// which no one can present before the first person has enrolled; its job is
-// to enrol that person, after which it should be disabled. Nodes that start
-// together create one bootstrap principal between them; the unique name
-// decides which node's key is the one.
+// which no one can present before the first person has enrolled. Its key
+// may only enrol an admin (the server lets it create an admin person and
+// set that person's password and TOTP, nothing else), and ConfirmTOTP
+// revokes it as soon as an admin person with a password completes
+// enrolment. Nodes that start together create one bootstrap principal
+// between them; the unique name decides which node's key is the one.
+//
+// # Signing in
+//
+// People sign in with a password and a second factor; services never do.
+//
+//   - Passwords are hashed with Argon2id (DefaultArgon2: 64 MiB, two
+//     passes, one thread; the parameters are stored in the PHC string with
+//     each hash, so a change of defaults keeps old hashes valid). A password
+//     has at least MinPasswordLen characters, is not in the bundled list of
+//     common passwords (common_passwords.txt, compiled by commonpw_gen.go
+//     from hand-picked base words, not copied from any breach corpus), does
+//     not contain the principal's name and is not one character repeated.
+//     Setting a password clears the lockout and ends the person's sessions.
+//   - TOTP is RFC 6238 (SHA-1, six digits, 30-second steps, one step of
+//     drift either way) through github.com/pquerna/otp. BeginTOTP returns
+//     a new secret once; it takes effect when ConfirmTOTP gets a valid code
+//     from it, which also returns ten recovery codes (80 random bits each,
+//     stored as SHA-256, each usable once in place of a code). The last
+//     time step used is stored, and a code of that step or an earlier one
+//     is refused, so a code works once even within its window.
+//   - SignIn answers every refusal with ErrUnauthenticated after the same
+//     work (one Argon2id computation, also for unknown names). Refusals of
+//     a known person count; the MaxFailures-th in a row locks the account
+//     for LockoutFor, during which even the right password and code are
+//     refused with the same answer. Success resets the count. Throttling
+//     by source address is the server's job.
+//   - A session token is "scs_" and 32 random bytes in base64url; only its
+//     SHA-256 is stored. A session ends after SessionIdle without use,
+//     SessionMax after sign-in, on EndSession (sign-out), EndSessions (an
+//     admin's revocation), a new password, or the person's disabling.
+//
+// # Customer tokens
+//
+// IssueCustomerToken gives the storefront a token ("sct_", stored as
+// SHA-256) that stands for one customer for CustomerTokenTTL; it cannot be
+// renewed. AuthenticateCustomer returns the customer id, which the server
+// turns into a principal of kind customer whose id is that customer's.
+//
+// # Recovery
+//
+// Recover, for the local operator only (the admin recover command), clears
+// the lockout of every admin person and gives the bootstrap principal a new
+// key valid for RecoveryKeyTTL, creating the principal if it is missing and
+// re-enabling it if it was disabled: the one exception to disabling being
+// final.
 //
 // # Errors
 //
 // ErrUnauthenticated, ErrNotFound and ErrExists are matched with errors.Is;
 // bad input is an *InvalidError naming the field. No error carries a
-// presented key or secret.
+// presented key, token, password or code.
 //
 // # Limits
 //
-// The full key is a Go string, which cannot be wiped from memory; it lives
-// until the garbage collector reclaims it. Roles are stored with the
+// Keys and tokens are Go strings, which cannot be wiped from memory; they
+// live until the garbage collector reclaims them. Roles are stored with the
 // principal and checked here only against the known names: what a role may
-// do is the policy package's business. Passwords, TOTP and lockout, which
-// DESIGN.md also gives to this component, are not implemented yet.
+// do is the policy package's business. TOTP secrets are stored in the
+// identity tables unsealed, because the verifier needs them in clear:
+// whoever reads the database can compute codes, though a sign-in still
+// needs the password, of which only the Argon2id hash is stored. Session
+// use is written on every authenticated request, one small write each. The
+// common-password list catches predictable choices only; it is not a
+// breach list. Sessions and lockout state live in the database and so hold
+// across the nodes of a cluster; throttling by address is per node.
 package identity

@@ -19,6 +19,10 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, h *sqldbtest.Handle)) {
 	}
 }
 
+// testArgon keeps password hashing cheap in tests; the shipped cost is
+// measured by BenchmarkSignIn.
+var testArgon = Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
+
 // fakeClock is a clock that moves only when the test advances it.
 type fakeClock struct {
 	mu  sync.Mutex
@@ -61,6 +65,7 @@ func openDir(t testing.TB, db sqldb.DB) (*Directory, *fakeClock) {
 	}
 	clk := newFakeClock()
 	d.now = clk.Now
+	d.SetPasswordCost(testArgon)
 	return d, clk
 }
 

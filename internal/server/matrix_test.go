@@ -42,6 +42,7 @@ var matrix = []struct {
 	{"DELETE", "/v1/customers/{c}", nil, "NNNNNN"},
 	{"GET", "/v1/customers/{c}/export", nil, "NNNNNN"},
 	{"GET", "/v1/customers/{c}/orders", nil, "YNYYNN"},
+	{"POST", "/v1/customers/{c}/tokens", nil, "NNNYNN"},
 	{"POST", "/v1/products", func(ids) any { return map[string]any{"sku": sku(), "name": "N", "currency": "EUR"} }, "NNYNNN"},
 	// The payment provider is refused everything without mTLS, even the
 	// public catalogue.
@@ -62,6 +63,8 @@ var matrix = []struct {
 	{"POST", "/v1/principals/{prn}/keys", func(ids) any { return map[string]any{"key_ttl_days": 1} }, "NNNNNY"},
 	{"POST", "/v1/principals/{prn}/disable", nil, "NNNNNY"},
 	{"DELETE", "/v1/keys/{key}", nil, "NNNNNY"},
+	{"DELETE", "/v1/principals/{prn}/sessions", nil, "NNNNNY"},
+	{"POST", "/v1/principals/{prn}/certificates", func(ids) any { return map[string]any{} }, "NNNNNY"},
 	{"GET", "/v1/logs", nil, "YYNNNN"},
 	{"GET", "/metrics", nil, "YNNNNN"},
 }
@@ -105,7 +108,7 @@ func TestRoleMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-			api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Directory: dir,
+			api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Directory: dir, CA: ca,
 				Logs: logging.NewRing(10), Metrics: metrics.New(),
 				Networks: map[string][]netip.Prefix{policy.NetworkApplication: loop, policy.NetworkPayment: loop}})
 			certs, err := tlsca.NewServerCerts(ctx, ca, tlsca.ServerOptions{})

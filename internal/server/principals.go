@@ -127,6 +127,11 @@ func (a *API) createPrincipal(c *call) {
 	for i, r := range in.Roles {
 		roles[i] = identity.Role(r)
 	}
+	if isBootstrap(c.principal) && (in.Kind != string(identity.KindPerson) ||
+		len(in.Roles) != 1 || in.Roles[0] != string(identity.RoleAdmin)) {
+		c.problem(ProblemForbidden.With("the bootstrap key only creates admin people", "kind"))
+		return
+	}
 	p, err := a.d.Directory.CreatePrincipal(c.ctx, in.Name, identity.Kind(in.Kind), roles)
 	if err != nil {
 		a.identityProblem(c, err)

@@ -26,6 +26,7 @@ func (a *API) table() []route {
 		{"DELETE", "/v1/customers/{id}", a.eraseCustomer},
 		{"GET", "/v1/customers/{id}/export", a.exportCustomer},
 		{"GET", "/v1/customers/{id}/orders", a.listCustomerOrders},
+		{"POST", "/v1/customers/{id}/tokens", a.issueCustomerToken},
 
 		{"POST", "/v1/products", a.createProduct},
 		{"GET", "/v1/products", a.listProducts},
@@ -42,6 +43,14 @@ func (a *API) table() []route {
 		{"POST", "/v1/principals/{id}/keys", a.createPrincipalKey},
 		{"POST", "/v1/principals/{id}/disable", a.disablePrincipal},
 		{"DELETE", "/v1/keys/{id}", a.revokeKey},
+		{"POST", "/v1/principals/{id}/password", a.setPassword},
+		{"POST", "/v1/principals/{id}/totp", a.beginTOTP},
+		{"POST", "/v1/principals/{id}/totp/confirm", a.confirmTOTP},
+		{"DELETE", "/v1/principals/{id}/sessions", a.endSessions},
+		{"POST", "/v1/principals/{id}/certificates", a.issueCertificate},
+
+		{"POST", "/v1/sessions", a.signIn},
+		{"DELETE", "/v1/sessions/current", a.signOut},
 
 		{"GET", "/v1/logs", a.logs},
 		{"GET", "/metrics", a.metrics},
@@ -63,7 +72,11 @@ func (a *API) routes() {
 	})
 	var paths []string
 	for _, rt := range a.table() {
-		m.HandleFunc(rt.method+" "+rt.path, a.authed(rt.h))
+		wrap := a.authed
+		if publicRoutes[rt.method+" "+rt.path] {
+			wrap = a.public
+		}
+		m.HandleFunc(rt.method+" "+rt.path, wrap(rt.h))
 		paths = append(paths, rt.path)
 	}
 	if a.d.Metrics != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/securecart/securecart/internal/metrics"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/store"
+	"github.com/securecart/securecart/internal/tlsca"
 )
 
 // Principal is the authenticated caller of a request.
@@ -27,6 +28,9 @@ type Principal struct {
 	Name  string
 	Kind  string // policy.KindPerson, KindService or KindCustomer
 	Roles []string
+	// MFA is true for a person who signed in with a password and a second
+	// factor, and so calls with a session token.
+	MFA bool
 }
 
 // ErrUnauthenticated is what an Authenticator returns for any credential
@@ -62,7 +66,13 @@ type Deps struct {
 	// Metrics, if set, counts requests, decisions and refusals, and is
 	// served at /metrics.
 	Metrics *metrics.Metrics
-	Now     func() time.Time
+	// CA issues services' client certificates; without it that operation
+	// answers 503.
+	CA *tlsca.CA
+	// SignInLimit throttles sign-in attempts per source address (default
+	// DefaultSignInLimit).
+	SignInLimit Limit
+	Now         func() time.Time
 }
 
 // API is the HTTP handler of SecureCart's API.
@@ -70,6 +80,8 @@ type API struct {
 	d       Deps
 	mux     *http.ServeMux
 	limiter *RateLimiter
+	// signInLimiter throttles sign-in by source address.
+	signInLimiter *RateLimiter
 }
 
 // New builds the API.
@@ -80,7 +92,8 @@ func New(d Deps) *API {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	a := &API{d: d, mux: http.NewServeMux(), limiter: NewRateLimiter(d.Now)}
+	a := &API{d: d, mux: http.NewServeMux(), limiter: NewRateLimiter(d.Now),
+		signInLimiter: NewRateLimiter(d.Now)}
 	a.routes()
 	return a
 }
@@ -133,6 +146,12 @@ func (a *API) authed(h handler) http.HandlerFunc {
 			return
 		}
 		c.principal = p
+		if isBootstrap(p) && !bootstrapAllowed(r) {
+			// The bootstrap key enrols the first admin and does nothing
+			// else.
+			c.problem(ProblemForbidden.With("the bootstrap key only enrols an admin", ""))
+			return
+		}
 		if ok, wait := a.limiter.Allow(p.ID, a.limitFor(p)); !ok {
 			if a.d.Metrics != nil && len(p.Roles) > 0 {
 				a.d.Metrics.RateLimited(p.Roles[0])
@@ -261,6 +280,7 @@ func (a *API) decide(c *call, action string, res resource) policy.Decision {
 		Owner:         res.owner,
 		Source:        c.source,
 		Networks:      c.networks,
+		MFA:           c.principal.MFA,
 		MTLS:          c.mtls,
 		MTLSIdentity:  c.mtlsID,
 		Time:          a.d.Now(),
@@ -272,6 +292,11 @@ func (a *API) decide(c *call, action string, res resource) policy.Decision {
 }
 
 func (c *call) problem(p Problem) {
+	if c.principal.Kind == policy.KindCustomer && p.Status == http.StatusForbidden {
+		// A customer learns nothing about what it may not reach, not even
+		// that it exists.
+		p = ProblemNotFound
+	}
 	p.RequestID = c.requestID
 	WriteProblem(c.w, p)
 }

@@ -191,6 +191,7 @@ func main() {
 
 	r.authz()
 	r.api()
+	r.signIn()
 
 	fmt.Fprintf(w, "## All figures\n\n| benchmark | metrics |\n|---|---|\n")
 	for _, name := range order {

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"time"
+
+	"github.com/securecart/securecart/internal/identity"
+	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/tlsca"
+)
+
+// Short-lived credentials: customer tokens for the storefront, and client
+// certificates for services.
+
+// CustomerTokenView is a new customer token, shown once.
+type CustomerTokenView struct {
+	Token      string    `json:"token"`
+	CustomerID string    `json:"customer_id"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// issueCustomerToken gives the storefront a token that acts as one
+// customer, and as nothing else, for identity.CustomerTokenTTL.
+func (a *API) issueCustomerToken(c *call) {
+	id := c.r.PathValue("id")
+	if a.d.Directory == nil {
+		c.problem(ProblemUnavailable)
+		return
+	}
+	if !a.readable(c, policy.IssueCustomerToken, id) {
+		return
+	}
+	if _, err := a.d.Store.GetCustomer(c.ctx, id); err != nil {
+		a.storeProblem(c, err)
+		return
+	}
+	tok, exp, err := a.d.Directory.IssueCustomerToken(c.ctx, id, c.principal.ID)
+	if err != nil {
+		a.identityProblem(c, err)
+		return
+	}
+	c.json(http.StatusCreated, CustomerTokenView{Token: tok.Reveal(), CustomerID: id, ExpiresAt: exp})
+}
+
+// DefaultCertValidity is the lifetime of a service certificate unless the
+// request asks for another.
+const DefaultCertValidity = 24 * time.Hour
+
+type certIn struct {
+	ValidityHours int `json:"validity_hours"`
+}
+
+// CertificateView is a new client certificate with its private key, shown
+// once.
+type CertificateView struct {
+	CertificatePEM string    `json:"certificate_pem"`
+	PrivateKeyPEM  string    `json:"private_key_pem"`
+	NotAfter       time.Time `json:"not_after"`
+}
+
+// issueCertificate issues a client certificate for a service principal:
+// to an admin for any service, and to the service itself, which is how it
+// renews before its current certificate expires.
+func (a *API) issueCertificate(c *call) {
+	var in certIn
+	if p, ok := DecodeJSON(c.r, &in); !ok {
+		c.problem(p)
+		return
+	}
+	maxHours := int(tlsca.MaxClientValidity / time.Hour)
+	if in.ValidityHours < 0 || in.ValidityHours > maxHours {
+		c.problem(ProblemInvalid.With("between 0 (the default, 24) and 2160", "validity_hours"))
+		return
+	}
+	id := c.r.PathValue("id")
+	if a.d.Directory == nil || a.d.CA == nil {
+		c.problem(ProblemUnavailable)
+		return
+	}
+	self := id == c.principal.ID && c.principal.Kind == policy.KindService
+	if !self && !a.admin(c) {
+		return
+	}
+	p, err := a.d.Directory.GetPrincipal(c.ctx, id)
+	if err != nil {
+		a.identityProblem(c, err)
+		return
+	}
+	if p.Kind != identity.KindService || !p.Enabled() || identity.IsBootstrap(p) {
+		c.problem(ProblemInvalid.With("certificates are for enabled service principals", "id"))
+		return
+	}
+	validity := DefaultCertValidity
+	if in.ValidityHours > 0 {
+		validity = time.Duration(in.ValidityHours) * time.Hour
+	}
+	certPEM, keyPEM, err := a.d.CA.IssueClient(p.ID, validity)
+	if err != nil {
+		a.storeProblem(c, err)
+		return
+	}
+	defer clear(keyPEM)
+	block, _ := pem.Decode(certPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		a.storeProblem(c, err)
+		return
+	}
+	c.json(http.StatusCreated, CertificateView{CertificatePEM: string(certPEM), PrivateKeyPEM: string(keyPEM),
+		NotAfter: cert.NotAfter})
+}
