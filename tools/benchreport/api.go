@@ -84,3 +84,43 @@ func (r *report) api() {
 	}
 	fmt.Fprintln(w)
 }
+
+// vault writes the card vault's figures from tools/httpbench: tokenize
+// under wrk and detokenize under the Go load generator, 16 clients each,
+// beside bare durable inserts of the same row by 16 writers.
+func (r *report) vault() {
+	w := r.w
+	fmt.Fprintf(w, "## Card vault over HTTPS\n\n")
+	fmt.Fprintf(w, "16 concurrent clients with keep-alive against `securecart demo` on SQLite: tokenize under wrk,\n"+
+		"detokenize over mTLS under tools/httpbench's own load generator (wrk cannot present a client\n"+
+		"certificate). The floor is a bare durable insert of a vault row of the same shape by 16 writers on\n"+
+		"SQLite in the same run. Reproduce with `make bench-http`.\n\n")
+	fmt.Fprintf(w, "| operation | requests/s | p99 | of the floor | target | |\n|---|---|---|---|---|---|\n")
+	floor, haveFloor := r.get("BenchmarkHTTP/vault-insert-floor", "req/s")
+	rows := []struct{ label, name string }{
+		{"bare durable insert of a vault row (the floor)", "BenchmarkHTTP/vault-insert-floor"},
+		{"POST /v1/payments/tokenize as app-service", "BenchmarkHTTP/tokenize"},
+		{"POST /v1/payments/detokenize as payment-provider, mTLS", "BenchmarkHTTP/detokenize"},
+	}
+	for _, row := range rows {
+		rate, ok := r.get(row.name, "req/s")
+		if !ok {
+			fmt.Fprintf(w, "| %s | not measured | | | | |\n", row.label)
+			continue
+		}
+		p99, _ := r.get(row.name, "p99-ms")
+		share := "-"
+		if haveFloor && row.name != "BenchmarkHTTP/vault-insert-floor" {
+			share = fmt.Sprintf("%.2fx", rate/floor)
+		}
+		target, verdict := "-", ""
+		if row.name == "BenchmarkHTTP/tokenize" {
+			target, verdict = "at least 0.7x the floor", "missed"
+			if haveFloor && rate >= 0.7*floor {
+				verdict = "met"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s ms | %s | %s | %s |\n", row.label, num(rate), num(p99), share, target, verdict)
+	}
+	fmt.Fprintln(w)
+}

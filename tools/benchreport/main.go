@@ -189,9 +189,13 @@ func main() {
 	}
 	fmt.Fprintln(w)
 
+	r.backup()
 	r.authz()
 	r.api()
+	r.vault()
+	r.scan()
 	r.signIn()
+	r.analyzer()
 
 	fmt.Fprintf(w, "## All figures\n\n| benchmark | metrics |\n|---|---|\n")
 	for _, name := range order {

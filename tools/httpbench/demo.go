@@ -39,7 +39,7 @@ func startDemo(ctx context.Context, bin, dir string) (*server, error) {
 		return nil, err
 	}
 	cfg := map[string]any{"serve": map[string]any{"rate_limits": map[string]config.RateLimit{
-		"developer": unlimited, "app-service": unlimited,
+		"developer": unlimited, "app-service": unlimited, "payment-provider": unlimited,
 	}}}
 	b, err := json.Marshal(cfg)
 	if err != nil {

@@ -7,7 +7,13 @@
 //   - GET /v1/customers/{id} as the developer: a key check, one decision,
 //     four fields opened and masked;
 //   - POST /v1/orders as the app-service, each with its own
-//     Idempotency-Key.
+//     Idempotency-Key;
+//   - POST /v1/payments/tokenize as the app-service, 16 connections.
+//
+// Then, with a Go load generator since wrk cannot present a client
+// certificate, POST /v1/payments/detokenize as the payment provider over
+// mTLS with 16 clients; and the storage floor of tokenize, bare durable
+// inserts of a vault row by 16 writers on SQLite, in the same run.
 //
 // It prints one line per endpoint in the format of `go test -bench`, with
 // requests/s and the 99th percentile latency, so that tools/benchreport
@@ -75,5 +81,19 @@ func run(ctx context.Context, o options) error {
 		}
 		fmt.Printf("BenchmarkHTTP/%s\t%d\t%.0f req/s\t%.3f p99-ms\n", t.name, r.requests, r.perSecond, r.p99ms)
 	}
+
+	fmt.Fprintf(os.Stderr, "httpbench: POST /v1/payments/detokenize over mTLS for %s\n", o.duration)
+	r, err := detokenizeLoad(ctx, srv.creds, o.duration)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("BenchmarkHTTP/detokenize\t%d\t%.0f req/s\t%.3f p99-ms\n", r.requests, r.perSecond, r.p99ms)
+
+	fmt.Fprintf(os.Stderr, "httpbench: bare durable vault inserts for %s\n", o.duration)
+	r, err = insertFloor(ctx, dir, o.duration)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("BenchmarkHTTP/vault-insert-floor\t%d\t%.0f req/s\t%.3f p99-ms\n", r.requests, r.perSecond, r.p99ms)
 	return nil
 }

@@ -20,11 +20,14 @@ import (
 type target struct {
 	name, method, path string
 	script             string
+	// connections, if set, replaces the run's number of connections.
+	connections int
 }
 
 // targets returns the three endpoints. run makes each run's idempotency
 // keys differ from any earlier run's.
 func targets(c demo.Credentials, run int64) []target {
+	card := `{"pan":"4111111111111111","exp_month":12,"exp_year":2040,"cardholder_name":"Ada Lovelace"}`
 	order := fmt.Sprintf(`{"customer_id":%q,"lines":[{"sku":"SKU-0001","quantity":1}],"currency":"EUR"}`,
 		c.Customer)
 	return []target{
@@ -36,6 +39,8 @@ func targets(c demo.Credentials, run int64) []target {
 			Method: "POST", Key: c.Roles["app-service"].APIKey, Body: order,
 			IdempotencyPrefix: "bench-" + strconv.FormatInt(run, 36),
 		})},
+		{name: "tokenize", method: "POST", path: "/v1/payments/tokenize", connections: vaultClients,
+			script: mustScript(script{Method: "POST", Key: c.Roles["app-service"].APIKey, Body: card})},
 	}
 }
 
@@ -100,8 +105,12 @@ func runWrk(ctx context.Context, o options, dir, baseURL string, t target) (wrkR
 	if err := os.WriteFile(scriptPath, []byte(t.script), 0o600); err != nil {
 		return wrkResult{}, fmt.Errorf("write wrk script: %w", err)
 	}
+	conns := o.connections
+	if t.connections > 0 {
+		conns = t.connections
+	}
 	cmd := exec.CommandContext(ctx, o.wrk,
-		"-t", strconv.Itoa(o.threads), "-c", strconv.Itoa(o.connections),
+		"-t", strconv.Itoa(o.threads), "-c", strconv.Itoa(conns),
 		"-d", fmt.Sprintf("%ds", int(o.duration/time.Second)),
 		"--latency", "-s", scriptPath, baseURL+t.path)
 	cmd.Stderr = os.Stderr
