@@ -2,7 +2,7 @@
 
 PG_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: build test test-postgres lint bench bench-authz bench-http bench-signin fuzz
+.PHONY: build test test-postgres lint bench bench-authz bench-http bench-scan bench-signin fuzz
 
 build:
 	go build -o securecart ./cmd/securecart
@@ -32,7 +32,7 @@ bench:
 	SECURECART_BENCH_CUSTOMERS=1000000 SECURECART_BENCH_REWRAP_KEYS=1000000 \
 	go test -run '^$$' -timeout 60m -bench 'LookupByEmail|Rewrap' -benchtime 3s \
 		./internal/keys ./internal/store | tee -a bench.out
-	$(MAKE) bench-authz bench-http bench-signin BENCH_OUT=bench.out
+	$(MAKE) bench-authz bench-http bench-scan bench-signin BENCH_OUT=bench.out
 	go run ./tools/benchreport < bench.out > docs/benchmarks.md
 	rm -f bench.out
 
@@ -51,3 +51,11 @@ bench-http:
 bench-signin:
 	SECURECART_TEST_POSTGRES_DSN='$(PG_DSN)' go test -run '^$$' -cpu 1 -count 5 -benchtime 20x \
 		-bench 'SignIn|PasswordHash' ./internal/identity | tee -a $(BENCH_OUT)
+
+# The sensitive-data scanner: every detector beside one Go regexp per
+# detector, `securecart scan` beside gitleaks (installed apart, never a
+# dependency: go install github.com/zricethezav/gitleaks/v8@v8.30.1) and
+# the peak memory of a scan of 1 GiB, in CPU-seconds (tools/scanbench).
+bench-scan:
+	go test -run '^$$' -count 3 -benchtime 2x -bench ScanThroughput ./internal/scan | tee -a $(BENCH_OUT)
+	go run ./tools/scanbench | tee -a $(BENCH_OUT)

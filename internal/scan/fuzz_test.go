@@ -136,7 +136,7 @@ func TestReaderMemoryIsBounded(t *testing.T) {
 	const total = 16 << 20
 	line := []byte(`{"level":"INFO","msg":"paid","card":"4539 1488 0343 6467","ip":"10.0.0.7"}` + "\n")
 	r := io.LimitReader(&repeater{b: line}, total)
-	sc := mustScanner(t, Options{})
+	sc := mustScanner(t, Options{Window: 1 << 20})
 
 	var peak uint64
 	var ms runtime.MemStats

@@ -11,7 +11,7 @@ import (
 
 const (
 	// DefaultWindow is how much text a scan reads at a time.
-	DefaultWindow = 1 << 20
+	DefaultWindow = 4 << 20
 	// windowOverlap is read twice, at the end of a window and the start
 	// of the next, so that a value across the boundary is found whole:
 	// it is longer than the longest match the detectors report but for
@@ -32,7 +32,8 @@ type Options struct {
 	Allow         *AllowList
 	Custom        []*Custom
 	// Window is how many bytes are read at a time; zero means
-	// DefaultWindow. Memory stays about Window+64 KiB whatever the input.
+	// DefaultWindow. Memory stays about Window+64 KiB, and the matches of
+	// one window, whatever the input.
 	Window int
 }
 

@@ -44,9 +44,9 @@ func againstGitleaks(dir, bin, gitleaks string, mib int64, reps int) {
 		theirs = append(theirs, float64(len(text))/1e6/t.Seconds())
 		theirRecall = gitleaksRecall(report, keys)
 	}
-	fmt.Printf("BenchmarkScanGitleaks/securecart 1 %.1f MB/cpu-s %.4f aws-recall %d MiB %d aws-keys\n",
+	fmt.Printf("BenchmarkScanGitleaks/securecart 1 %.1f MB/cpu-s %.4f aws-recall %d input-MiB %d aws-keys\n",
 		median(ours), ourRecall, mib, len(keys))
-	fmt.Printf("BenchmarkScanGitleaks/gitleaks 1 %.3f MB/cpu-s %.4f aws-recall %d MiB %d aws-keys\n",
+	fmt.Printf("BenchmarkScanGitleaks/gitleaks 1 %.3f MB/cpu-s %.4f aws-recall %d input-MiB %d aws-keys\n",
 		median(theirs), theirRecall, mib, len(keys))
 }
 
@@ -101,9 +101,10 @@ func gitleaksRecall(report string, keys map[string]bool) float64 {
 	return float64(len(found)) / float64(len(keys))
 }
 
-// peakMemory scans a file of gib GiB with the securecart binary and
-// reports its peak resident memory and its throughput.
-func peakMemory(dir, bin string, gib int64) {
+// peakMemory scans a file of gib GiB with the securecart binary reps
+// times and reports the median of its peak resident memory and of its
+// throughput.
+func peakMemory(dir, bin string, gib int64, reps int) {
 	file := filepath.Join(dir, "big.log")
 	f, err := os.Create(file)
 	if err != nil {
@@ -118,8 +119,14 @@ func peakMemory(dir, bin string, gib int64) {
 	}
 	defer os.Remove(file)
 
-	start := time.Now()
-	t, rss := child(os.DevNull, bin, "scan", "--format", "json", "--fail-on", "none", file)
-	fmt.Printf("BenchmarkScanPeakRSS 1 %.1f MiB %.1f MB/cpu-s %.1f s %d GiB\n",
-		rss, float64(info.Size())/1e6/t.Seconds(), time.Since(start).Seconds(), gib)
+	var rss, speed, wall []float64
+	for range reps {
+		start := time.Now()
+		t, peak := child(os.DevNull, bin, "scan", "--format", "json", "--fail-on", "none", file)
+		wall = append(wall, time.Since(start).Seconds())
+		rss = append(rss, peak)
+		speed = append(speed, float64(info.Size())/1e6/t.Seconds())
+	}
+	fmt.Printf("BenchmarkScanPeakRSS 1 %.1f rss-MiB %.1f MB/cpu-s %.1f wall-s %d input-GiB\n",
+		median(rss), median(speed), median(wall), gib)
 }
