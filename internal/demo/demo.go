@@ -6,6 +6,8 @@ package demo
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pquerna/otp/totp"
 
 	"github.com/securecart/securecart/internal/identity"
 	"github.com/securecart/securecart/internal/store"
@@ -152,6 +156,12 @@ type RoleCredentials struct {
 	APIKey    string `json:"api_key"`
 	CertFile  string `json:"cert_file,omitempty"`
 	KeyFile   string `json:"key_file,omitempty"`
+	// Name, Password, TOTPSecret and RecoveryCodes let the dba sign in
+	// with MFA (securecart signin).
+	Name          string   `json:"name,omitempty"`
+	Password      string   `json:"password,omitempty"`
+	TOTPSecret    string   `json:"totp_secret,omitempty"`
+	RecoveryCodes []string `json:"recovery_codes,omitempty"`
 }
 
 // Credentials is demo-credentials.json.
@@ -173,7 +183,10 @@ var roles = []struct {
 }
 
 // Principals creates one principal per role with an API key; the payment
-// provider also gets a client certificate, written to dir.
+// provider also gets a client certificate, written to dir. The people
+// (developer, security, dba) keep API keys, which carry no MFA: with them
+// they see what a person who has not signed in sees. The dba also gets a
+// password and TOTP, so that the tour can sign in and show PII in clear.
 func Principals(ctx context.Context, d *identity.Directory, ca *tlsca.CA, dir string) (map[string]RoleCredentials, error) {
 	out := map[string]RoleCredentials{}
 	for _, r := range roles {
@@ -200,9 +213,38 @@ func Principals(ctx context.Context, d *identity.Directory, ca *tlsca.CA, dir st
 				return nil, err
 			}
 		}
+		if r.role == "dba" {
+			if err := enrolPerson(ctx, d, p, &rc); err != nil {
+				return nil, fmt.Errorf("demo sign-in for %s: %w", r.role, err)
+			}
+		}
 		out[r.role] = rc
 	}
 	return out, nil
+}
+
+// enrolPerson gives p a random password and a confirmed TOTP secret.
+func enrolPerson(ctx context.Context, d *identity.Directory, p *identity.Principal, rc *RoleCredentials) error {
+	var b [15]byte
+	if _, err := crand.Read(b[:]); err != nil {
+		return err
+	}
+	rc.Name = p.Name
+	rc.Password = "demo-" + base64.RawURLEncoding.EncodeToString(b[:])
+	if err := d.SetPassword(ctx, p.ID, rc.Password); err != nil {
+		return err
+	}
+	e, err := d.BeginTOTP(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	code, err := totp.GenerateCode(e.Secret, time.Now())
+	if err != nil {
+		return err
+	}
+	rc.TOTPSecret = e.Secret
+	rc.RecoveryCodes, err = d.ConfirmTOTP(ctx, p.ID, code)
+	return err
 }
 
 // Write stores the credentials with mode 0600.
@@ -244,6 +286,13 @@ func (c Credentials) Tour() string {
 	if pay, ok := c.Roles["payment-provider"]; ok && pay.CertFile != "" {
 		fmt.Fprintf(&b, "and the payment provider, over mTLS with its client certificate, turns it back into the card:\n")
 		fmt.Fprintf(&b, "  curl -s --cacert %s --cert %s --key %s -H 'Content-Type: application/json' -d \"{\\\"token\\\":\\\"$TOKEN\\\",\\\"purpose\\\":\\\"capture\\\"}\" %s/v1/payments/detokenize\n\n", c.CAFile, pay.CertFile, pay.KeyFile, c.BaseURL)
+	}
+	if dba := c.Roles["dba"]; len(dba.RecoveryCodes) > 0 {
+		fmt.Fprintf(&b, "A dba sees PII in clear only with MFA: sign in with its password and a TOTP code\n"+
+			"(its secret, and one-time recovery codes, are in demo-credentials.json), then use the\n"+
+			"printed session token as the Bearer:\n")
+		fmt.Fprintf(&b, "  SECURECART_PASSWORD='%s' securecart signin --url %s --ca-file %s --name %s --code %s\n\n",
+			dba.Password, c.BaseURL, c.CAFile, dba.Name, dba.RecoveryCodes[len(dba.RecoveryCodes)-1])
 	}
 	fmt.Fprintf(&b, "Every role's key is in demo-credentials.json. Stop with Ctrl-C.\n")
 	return b.String()
