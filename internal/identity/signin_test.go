@@ -2,7 +2,9 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -433,4 +435,30 @@ func TestCustomerToken(t *testing.T) {
 			t.Fatalf("expired token: %v", err)
 		}
 	})
+}
+
+func TestTokenNeverPrints(t *testing.T) {
+	tok, _, err := newToken(SessionPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := tok.Reveal()
+	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %s %q", tok, tok, tok, tok, tok),
+		fmt.Sprintf("%v", struct{ T Token }{tok})} {
+		if strings.Contains(s, full[4:]) {
+			t.Fatalf("printed the secret: %s", s)
+		}
+	}
+	if _, err := json.Marshal(tok); err == nil {
+		t.Fatal("marshalled")
+	}
+	if _, ok := tokenHash(SessionPrefix, full); !ok {
+		t.Fatal("own token refused")
+	}
+	for _, bad := range []string{full[:len(full)-1], full + "A", strings.Replace(full, "scs_", "sct_", 1),
+		full[:len(full)-1] + "\n", ""} {
+		if _, ok := tokenHash(SessionPrefix, bad); ok {
+			t.Errorf("accepted %q", bad)
+		}
+	}
 }

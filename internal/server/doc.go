@@ -5,4 +5,16 @@
 // This file set holds the pieces every handler shares: RFC 9457 problem
 // documents with stable codes (problem.go), strict JSON decoding with size
 // limits (decode.go), and per-principal token buckets (ratelimit.go).
+//
+// # Callers
+//
+// A request authenticates with a client certificate from the local CA or
+// with "Authorization: Bearer" and one of: an API key ("sck_"), a person's
+// session ("scs_", from POST /v1/sessions, the one operation served without
+// authentication; it sets MFA in the policy context), or a customer token
+// ("sct_", from POST /v1/customers/{id}/tokens; its principal is of kind
+// customer with that customer's id). The bootstrap key passes only the
+// operations that enrol an admin person (bootstrapRoutes). Every refusal
+// of a customer is answered 404, never 403, so that a customer cannot tell
+// another customer's resource from one that does not exist.
 package server

@@ -215,3 +215,50 @@ func TestNoServiceKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionCarriesMFA checks that a dba reads PII masked with its API
+// key and in clear from a session, and that people without a session may
+// not change an existing credential.
+func TestSessionCarriesMFA(t *testing.T) {
+	f, dir := newDirFixture(t, server.Limit{})
+	ctx := context.Background()
+	p, _ := dir.CreatePrincipal(ctx, "dba-bo", identity.KindPerson, []identity.Role{identity.RoleDBA})
+	key, _, _ := dir.CreateKey(ctx, p.ID, 0)
+	if code, _ := f.do(key.Reveal(), "POST", "/v1/principals/"+p.ID+"/password",
+		map[string]any{"password": strongPassword}); code != 204 {
+		t.Fatalf("first password with own key: %d", code)
+	}
+	if code, _ := f.do(key.Reveal(), "POST", "/v1/principals/"+p.ID+"/password",
+		map[string]any{"password": "another strong passphrase"}); code != 403 {
+		t.Fatalf("password changed without a session: %d", code)
+	}
+	e, _ := dir.BeginTOTP(ctx, p.ID)
+	codes, err := dir.ConfirmTOTP(ctx, p.ID, totpCode(t, e.Secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s := f.do("", "POST", "/v1/sessions", map[string]any{"name": "dba-bo", "password": strongPassword,
+		"code": codes[0]})
+	session := s["token"].(string)
+
+	_, c := f.do("app", "POST", "/v1/customers", ada)
+	id := c["id"].(string)
+	if code, v := f.do(key.Reveal(), "GET", "/v1/customers/"+id, nil); code != 200 || v["masked"] != true {
+		t.Fatalf("dba with a key: %d %v", code, v)
+	}
+	if code, v := f.do(session, "GET", "/v1/customers/"+id, nil); code != 200 || v["masked"] != false ||
+		v["email"] != "ada@example.com" {
+		t.Fatalf("dba with a session: %d %v", code, v)
+	}
+	if code, _ := f.do(session, "GET", "/v1/customers/"+id+"/export", nil); code != 200 {
+		t.Fatalf("export with MFA: %d", code)
+	}
+	if code, _ := f.do(session, "POST", "/v1/principals/"+p.ID+"/password",
+		map[string]any{"password": "another strong passphrase"}); code != 204 {
+		t.Fatalf("password change from a session: %d", code)
+	}
+	// A new password ends the session it was changed from.
+	if code, _ := f.do(session, "GET", "/v1/customers/"+id, nil); code != 401 {
+		t.Fatalf("session after a password change: %d", code)
+	}
+}
