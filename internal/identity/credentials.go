@@ -28,6 +28,16 @@ const upsertCredentials = "INSERT INTO identity_credentials (principal_id) VALUE
 // Existing hashes keep the cost they were made with.
 func (d *Directory) SetPasswordCost(p Argon2Params) { d.argon = p }
 
+// hashSlot waits for a free hashing slot and returns its release.
+func (d *Directory) hashSlot(ctx context.Context) (func(), error) {
+	select {
+	case d.hashing <- struct{}{}:
+		return func() { <-d.hashing }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 func (d *Directory) cost() Argon2Params {
 	if d.argon == (Argon2Params{}) {
 		return DefaultArgon2
@@ -70,7 +80,12 @@ func (d *Directory) SetPassword(ctx context.Context, id, password string) error 
 	if err := CheckPassword(name, password); err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
+	release, err := d.hashSlot(ctx)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
 	hash, err := hashPassword(password, d.cost())
+	release()
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -22,6 +23,9 @@ type Directory struct {
 
 	verified verifiedCache
 	argon    Argon2Params // zero: DefaultArgon2
+	// hashing bounds the password hashes running at once, so that a burst
+	// of sign-ins queues instead of taking 64 MiB each without limit.
+	hashing chan struct{}
 }
 
 // Open migrates db's identity tables and returns the directory over them.
@@ -29,7 +33,8 @@ func Open(ctx context.Context, db sqldb.DB) (*Directory, error) {
 	if err := db.Migrate(ctx, Component, Migrations); err != nil {
 		return nil, fmt.Errorf("open identity directory: %w", err)
 	}
-	return &Directory{db: db, now: time.Now, lastUsed: make(map[string]time.Time)}, nil
+	return &Directory{db: db, now: time.Now, lastUsed: make(map[string]time.Time),
+		hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
 }
 
 // clock returns the current time at the precision it is stored with.

@@ -93,7 +93,9 @@
 //     a known person count; the MaxFailures-th in a row locks the account
 //     for LockoutFor, during which even the right password and code are
 //     refused with the same answer. Success resets the count. Throttling
-//     by source address is the server's job.
+//     by source address is the server's job. At most GOMAXPROCS password
+//     hashes run at once on a node; further attempts wait for a slot, so a
+//     burst costs time rather than 64 MiB per attempt.
 //   - A session token is "scs_" and 32 random bytes in base64url; only its
 //     SHA-256 is stored. A session ends after SessionIdle without use,
 //     SessionMax after sign-in, on EndSession (sign-out), EndSessions (an

@@ -58,11 +58,17 @@ func (d *Directory) SignIn(ctx context.Context, in SignIn) (Token, *Session, err
 	if err != nil {
 		return Token{}, nil, fmt.Errorf("sign in: %w", err)
 	}
+	release, err := d.hashSlot(ctx)
+	if err != nil {
+		return Token{}, nil, fmt.Errorf("sign in: %w", err)
+	}
 	if row == nil || len(in.Password) > MaxPasswordLen {
-		burnPassword(in.Password, d.cost())
+		burnPassword(in.Password[:min(len(in.Password), MaxPasswordLen)], d.cost())
+		release()
 		return Token{}, nil, ErrUnauthenticated
 	}
 	pwOK := verifyPassword(in.Password, row.hash)
+	release()
 	now := d.clock()
 	locked := row.lockedUntil > sqldb.Micros(now)
 
