@@ -194,6 +194,10 @@ func decodeSegment(deployment, name string, plain []byte) ([]store.Change, error
 	if int64(len(out)) != last-first+1 {
 		return nil, bad("changes missing")
 	}
+	// Accept only what encodeSegment writes, byte for byte.
+	if again, err := encodeSegment(deployment, out); err != nil || !bytes.Equal(again, plain) {
+		return nil, bad("not in canonical form")
+	}
 	return out, nil
 }
 
