@@ -11,8 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securecart/securecart/internal/config"
+	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/objstore"
 	"github.com/securecart/securecart/internal/scan/report"
+	"github.com/securecart/securecart/internal/store"
 )
 
 func writeScanFixtures(t *testing.T) string {
@@ -187,5 +190,47 @@ func TestScanBucket(t *testing.T) {
 	}
 	if !strings.Contains(out, `"object":"objstore://logs/app/1.log"`) || strings.Contains(out, "web/1.log") {
 		t.Errorf("report:\n%s", out)
+	}
+}
+
+func TestScanStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	mustRun(t, "--data-dir="+dir, "keys", "list") // creates the deployment
+
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	d, err := deploy.Open(ctx, cfg, deploy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.Store.CreateCustomer(ctx, store.NewCustomer{Name: "Jane Doe", Email: "jane.doe@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Store.CreateProduct(ctx, store.NewProduct{SKU: "MUG-1", Name: "Mug",
+		Description: "Questions? Write to shop.owner@example.com", Price: 1200, Currency: "EUR", Stock: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Store.CreateOrder(ctx, store.NewOrder{CustomerID: c.ID, Currency: "EUR",
+		Lines: []store.NewOrderLine{{SKU: "MUG-1", Quantity: 1}},
+		Notes: "please charge my visa 4539 1488 0343 6467"}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+
+	out, err := run(t, "--data-dir="+dir, "scan", "--store", "--format", "json")
+	var found *report.FoundError
+	if !errors.As(err, &found) || found.Count != 1 {
+		t.Fatalf("scan --store: %v\n%s", err, out)
+	}
+	for _, want := range []string{`"object":"store:products/`, `/description"`, `"sample":"s•••@example.com"`,
+		`/notes"`, `"sample":"••••6467"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "jane.doe") || strings.Contains(out, "4539") {
+		t.Errorf("report shows customer data or a value in clear:\n%s", out)
 	}
 }

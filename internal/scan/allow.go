@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"path"
 	"strings"
 )
@@ -31,14 +32,22 @@ func IsTestCard(v string) bool {
 type AllowList struct {
 	// TestCards drops the published test card numbers.
 	TestCards bool
-	// Key is the HMAC-SHA256 key of Values.
-	Key []byte
+	// Key is the HMAC-SHA256 key of Values. String and JSON leave it out.
+	Key []byte `json:"-"`
 	// Values holds HMAC-SHA256(Key, Canonical(detector, value)) of the
 	// values to drop, as lowercase hex.
 	Values map[string]bool
 	// Paths are globs of objects not to scan at all ("testdata/**",
 	// "**/*.md"); "**" stands for any number of path elements.
 	Paths []string
+}
+
+// String describes the allow-list without its key.
+func (a *AllowList) String() string {
+	if a == nil {
+		return "no allow-list"
+	}
+	return fmt.Sprintf("allow-list: test cards %v, %d values, %d path globs", a.TestCards, len(a.Values), len(a.Paths))
 }
 
 // Canonical returns the form of a value that HMAC-allow-listing hashes:

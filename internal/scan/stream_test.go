@@ -186,3 +186,12 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+func TestAllowListHidesItsKey(t *testing.T) {
+	a := &AllowList{Key: []byte("0123456789abcdef0123456789abcdef"), Values: map[string]bool{"x": true}}
+	for _, s := range []string{fmt.Sprint(a), fmt.Sprintf("%+v", a)} {
+		if strings.Contains(s, "0123456789abcdef") {
+			t.Errorf("allow-list printed its key: %s", s)
+		}
+	}
+}
