@@ -2,7 +2,7 @@
 
 PG_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: build test test-postgres lint bench bench-authz bench-http bench-scan bench-signin fuzz
+.PHONY: build test test-postgres lint bench bench-authz bench-http bench-scan bench-signin bench-analyzer fuzz
 
 build:
 	go build -o securecart ./cmd/securecart
@@ -32,7 +32,7 @@ bench:
 	SECURECART_BENCH_CUSTOMERS=1000000 SECURECART_BENCH_REWRAP_KEYS=1000000 \
 	go test -run '^$$' -timeout 60m -bench 'LookupByEmail|Rewrap' -benchtime 3s \
 		./internal/keys ./internal/store | tee -a bench.out
-	$(MAKE) bench-authz bench-http bench-scan bench-signin BENCH_OUT=bench.out
+	$(MAKE) bench-authz bench-http bench-scan bench-signin bench-analyzer BENCH_OUT=bench.out
 	go run ./tools/benchreport < bench.out > docs/benchmarks.md
 	rm -f bench.out
 
@@ -59,3 +59,7 @@ bench-signin:
 bench-scan:
 	go test -run '^$$' -count 3 -benchtime 2x -bench ScanThroughput ./internal/scan | tee -a $(BENCH_OUT)
 	go run ./tools/scanbench | tee -a $(BENCH_OUT)
+
+# The access analyzer on the default set and on 1,000 generated policies.
+bench-analyzer:
+	go test -run '^$$' -count 5 -benchtime 3x -bench Analyze ./internal/policy/analyze | tee -a $(BENCH_OUT)

@@ -61,6 +61,7 @@ func newRoot() *cobra.Command {
 		newScanCmd(g), newAuditCmd(g))
 	root.AddCommand(newSignInCmd(g), newAdminCmd(g))
 	root.AddCommand(newBackupCmd(g))
+	root.AddCommand(newPolicyCmd(g), newAccessCmd(g))
 	return root
 }
 

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/securecart/securecart/internal/logging"
 	"github.com/securecart/securecart/internal/metrics"
 	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/policy/versions"
 	"github.com/securecart/securecart/internal/server"
 	"github.com/securecart/securecart/internal/tlsca"
 )
@@ -134,6 +136,10 @@ func newServeCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// policyPoll is how often a node looks for a policy set applied on
+// another node.
+const policyPoll = 5 * time.Second
+
 // serve runs the API on d until ctx ends. It prints the bootstrap admin key
 // the one time it is created, to out and never to the log.
 func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Writer, ready func(string)) error {
@@ -152,13 +158,13 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	} else if created {
 		fmt.Fprintf(out, "Bootstrap admin API key (shown once, store it now):\n  %s\n", key.Reveal())
 	}
-	pe, err := policy.Default()
+	pv, err := versions.Open(ctx, d.DB)
 	if err != nil {
 		return err
 	}
 	m := metrics.New()
 	m.Read(metrics.Sources{SealOperations: d.Keys.Operations})
-	api := server.New(server.Deps{Store: d.Store, Policy: pe, Identity: server.Directory{Dir: d.Identity, CA: ca,
+	api := server.New(server.Deps{Store: d.Store, Policy: pv.Live(), Policies: pv, Identity: server.Directory{Dir: d.Identity, CA: ca,
 		NoServiceKeys: d.Config.Serve.DisableServiceKeys},
 		Directory: d.Identity, CA: ca, Logs: ring, Metrics: m,
 		Networks: nets, Limits: f.rateLimits(), Logger: log.With("subsystem", "api")})
@@ -166,6 +172,7 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go d.Keys.Run(ctx, keys.Maintenance{})
+	go pv.Poll(ctx, policyPoll, func(err error) { log.Warn("refresh policy set", "err", err) })
 	reload := make(chan struct{}, 1)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

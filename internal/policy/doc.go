@@ -35,6 +35,13 @@
 // Admins who are people need MFA; an admin service (the bootstrap key) does
 // not.
 //
+// A policy annotated @resource("c") is a resource policy: a forbid attached
+// to collection c, whose resource scope must be that collection. It is
+// evaluated with the identity policies like any other, so it only narrows
+// what they permit. Load validates a set as New does, checks its resource
+// policies, and describes each policy (scopes, roles and networks named)
+// for the access analyzer (package analyze) and the policy commands.
+//
 // # Decisions
 //
 // Decide answers allow or deny, with the determining policies (the

@@ -27,7 +27,7 @@ func TestRoleMatrix(t *testing.T) {
 	own := plus(public, ReadCustomer, UpdateCustomer, ExportCustomer, EraseCustomer,
 		ReadPII, ReadOrder, ListOrders)
 	admin := plus(public, ManageKeys, ReadKeyMetadata, ManagePrincipals,
-		ManagePolicies, ReadPolicies)
+		ManagePolicies, ReadPolicies, RunAnalyzer)
 	psp := service("psp", RolePaymentProvider)
 
 	tests := []struct {

@@ -52,6 +52,12 @@ func (a *API) table() []route {
 		{"POST", "/v1/sessions", a.signIn},
 		{"DELETE", "/v1/sessions/current", a.signOut},
 
+		{"GET", "/v1/policies", a.listPolicyVersions},
+		{"POST", "/v1/policies", a.applyPolicies},
+		{"GET", "/v1/policies/{version}", a.getPolicyVersion},
+		{"POST", "/v1/policies/{version}/rollback", a.rollbackPolicies},
+		{"GET", "/v1/access/analysis", a.accessAnalysis},
+
 		{"GET", "/v1/logs", a.logs},
 		{"GET", "/metrics", a.metrics},
 	}

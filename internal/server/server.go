@@ -18,6 +18,7 @@ import (
 	"github.com/securecart/securecart/internal/logging"
 	"github.com/securecart/securecart/internal/metrics"
 	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/policy/versions"
 	"github.com/securecart/securecart/internal/store"
 	"github.com/securecart/securecart/internal/tlsca"
 )
@@ -48,12 +49,17 @@ type Authenticator interface {
 
 // Deps are what the API is built from.
 type Deps struct {
-	Store    *store.Store
-	Policy   *policy.Engine
+	Store *store.Store
+	// Policy decides every request: an engine, or the live holder of
+	// Policies that follows the active version.
+	Policy   policy.Decider
 	Identity Authenticator
 	// Directory serves the principals API; without it those operations
 	// answer 503.
 	Directory *identity.Directory
+	// Policies serves the policies API and the access analysis; without
+	// it those operations answer 503.
+	Policies *versions.Store
 	// Networks names address ranges that policies can test, such as
 	// "application" for the storefront's servers.
 	Networks map[string][]netip.Prefix
