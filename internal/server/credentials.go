@@ -14,6 +14,10 @@ import (
 // Short-lived credentials: customer tokens for the storefront, and client
 // certificates for services.
 
+// DefaultCustomerLimit is the rate limit of one customer's tokens, unless
+// Deps.Limits has one for "customer".
+var DefaultCustomerLimit = Limit{Rate: 5, Burst: 20}
+
 // CustomerTokenView is a new customer token, shown once.
 type CustomerTokenView struct {
 	Token      string    `json:"token"`

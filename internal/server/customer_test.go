@@ -180,3 +180,22 @@ func TestCustomerTokenIsolation(t *testing.T) {
 		t.Fatalf("B after the attack: %d %v", code, body)
 	}
 }
+
+func TestCustomerTokenRateLimit(t *testing.T) {
+	f, _ := newDirFixtureLimits(t, server.Limit{}, nil)
+	a := newShopper(t, f.s, "a@example.com")
+	var tokens []string
+	for range 2 {
+		_, tok := f.do("app", "POST", "/v1/customers/"+a.id+"/tokens", nil)
+		tokens = append(tokens, tok["token"].(string))
+	}
+	limited := 0
+	for i := range server.DefaultCustomerLimit.Burst + 2 {
+		if code, _ := f.raw(tokens[i%2], "GET", "/v1/customers/"+a.id, nil); code == 429 {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("a customer's tokens are not rate limited")
+	}
+}

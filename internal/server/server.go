@@ -210,6 +210,13 @@ func (a *API) authenticate(c *call) (Principal, error) {
 }
 
 func (a *API) limitFor(p Principal) Limit {
+	if p.Kind == policy.KindCustomer {
+		// All of one customer's tokens share its bucket.
+		if l, ok := a.d.Limits[policy.KindCustomer]; ok {
+			return l
+		}
+		return DefaultCustomerLimit
+	}
 	var best Limit
 	for _, role := range p.Roles {
 		if l, ok := a.d.Limits[role]; ok && l.Rate > best.Rate {

@@ -37,8 +37,14 @@ func (c chained) AuthenticateKey(ctx context.Context, key string) (server.Princi
 	return c.staticKeys.AuthenticateKey(ctx, key)
 }
 
-// newDirFixture serves the API with a real identity directory.
+// newDirFixture serves the API with a real identity directory. The
+// isolation test makes more calls than a customer's default limit
+// allows; TestCustomerTokenRateLimit checks that limit.
 func newDirFixture(t *testing.T, limit server.Limit) (*fixture, *identity.Directory) {
+	return newDirFixtureLimits(t, limit, map[string]server.Limit{policy.KindCustomer: {Rate: 1000, Burst: 1000}})
+}
+
+func newDirFixtureLimits(t *testing.T, limit server.Limit, limits map[string]server.Limit) (*fixture, *identity.Directory) {
 	t.Helper()
 	h, s, pe := openStore(t, sqldbtest.Engines()[0], keys.Config{})
 	dir, err := identity.Open(context.Background(), h.DB)
@@ -50,7 +56,7 @@ func newDirFixture(t *testing.T, limit server.Limit) (*fixture, *identity.Direct
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := server.New(server.Deps{Store: s, Policy: pe, Directory: dir, CA: ca, SignInLimit: limit,
+	api := server.New(server.Deps{Store: s, Policy: pe, Directory: dir, CA: ca, SignInLimit: limit, Limits: limits,
 		Identity: chained{server.Directory{Dir: dir, CA: ca}, principals},
 		Networks: map[string][]netip.Prefix{policy.NetworkApplication: {netip.MustParsePrefix("127.0.0.0/8")}}})
 	srv := httptest.NewServer(api)
