@@ -104,14 +104,12 @@ func find[T input](s T, set Set) []Match {
 	sc := &scanner[T]{s: s, set: set}
 	n := len(s)
 
-	// inWord says whether the byte before i is a word byte, so that the
-	// loop reads one table entry per byte.
-	inWord := false
+	// A word-start trigger counts only where the byte before it does not
+	// continue a word; looking back at that byte only for triggers costs
+	// less than carrying the fact from byte to byte.
 	for i := 0; i < n; i++ {
-		e := trigger[s[i]]
-		t := e &^ tWordByte
-		if t == tNone || t >= tDigit && inWord {
-			inWord = e&tWordByte != 0
+		t := trigger[s[i]] &^ tWordByte
+		if t == tNone || t >= tDigit && i > 0 && trigger[s[i-1]]&tWordByte != 0 {
 			continue
 		}
 		switch t {
@@ -140,7 +138,6 @@ func find[T input](s T, set Set) []Match {
 		case tE:
 			sc.jwt(i)
 		}
-		inWord = trigger[s[i]]&tWordByte != 0
 	}
 	ms := merge(sc.found)
 	for k := range ms {

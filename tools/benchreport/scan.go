@@ -25,12 +25,13 @@ func (r *report) scan() {
 		rv, _ := r.get(name, recallUnit)
 		rb, _ := r.get(base, recallUnit)
 		size, _ := r.get(name, "input-MiB")
+		baseSize, _ := r.get(base, "input-MiB")
 		verdict := "missed"
 		if v/b >= ratioMin && rv >= rb && extra(v) {
 			verdict = "met"
 		}
-		fmt.Fprintf(w, "| %s, %s MiB | %s MB/cpu-s | %s: %s MB/cpu-s | %.0fx | %.4f (%.4f) | %s | %s |\n",
-			label, num(size), num(v), baseLabel, num(b), v/b, rv, rb, target, verdict)
+		fmt.Fprintf(w, "| %s, %.0f MiB | %s MB/cpu-s | %s, %.0f MiB: %s MB/cpu-s | %.0fx | %.4f (%.4f) | %s | %s |\n",
+			label, size, num(v), baseLabel, baseSize, num(b), v/b, rv, rb, target, verdict)
 	}
 	row("every detector, in process", "BenchmarkScanCPU/securecart", "Go regexp, one per detector",
 		"BenchmarkScanCPU/regexp", "recall", 1, "at least 200 MB/cpu-s, recall at least the baseline's",
@@ -44,8 +45,8 @@ func (r *report) scan() {
 		if m["rss-MiB"] < 64 {
 			verdict = "met"
 		}
-		fmt.Fprintf(w, "| peak RSS of `securecart scan`, %s GiB | %s MiB (%s MB/cpu-s) | | | | under 64 MiB | %s |\n",
-			num(m["input-GiB"]), num(m["rss-MiB"]), num(m["MB/cpu-s"]), verdict)
+		fmt.Fprintf(w, "| peak RSS of `securecart scan`, %.0f GiB | %s MiB (%s MB/cpu-s) | | | | under 64 MiB | %s |\n",
+			m["input-GiB"], num(m["rss-MiB"]), num(m["MB/cpu-s"]), verdict)
 	} else {
 		fmt.Fprintf(w, "| peak RSS of `securecart scan`, 1 GiB | not measured | | | | under 64 MiB | |\n")
 	}
