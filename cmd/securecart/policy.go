@@ -130,7 +130,8 @@ func policyTestCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&file, "policies", "", "policy set to test (default: the file's policies key, else the built-in set)")
+	cmd.Flags().StringVar(&file, "policies", "",
+		"policy set to test (default: the file's policies key, else the built-in set)")
 	return cmd
 }
 
@@ -337,7 +338,8 @@ func policyRollbackCmd(g *globals, f *apiFlags) *cobra.Command {
 				return err
 			}
 			var v server.AppliedView
-			if err := c.Do(cmd.Context(), "POST", "/v1/policies/"+strconv.FormatInt(n, 10)+"/rollback", nil, &v); err != nil {
+			path := "/v1/policies/" + strconv.FormatInt(n, 10) + "/rollback"
+			if err := c.Do(cmd.Context(), "POST", path, nil, &v); err != nil {
 				return err
 			}
 			return writeApplied(cmd.OutOrStdout(), v)

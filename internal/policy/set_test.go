@@ -75,3 +75,23 @@ func TestLoadRefusesInvalid(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoad feeds Load arbitrary text: it must never panic, and a set it
+// accepts must describe every policy with its @id and position.
+func FuzzLoad(f *testing.F) {
+	f.Add(DefaultPolicies())
+	f.Add([]byte(`@id("a") @resource("audit") forbid (principal, action, resource == SecureCart::Collection::"audit");`))
+	f.Add([]byte(`@id("a") permit (principal, action, resource) when { context.networks.containsAny(["x"]) };`))
+	f.Add([]byte(`@id("a") permit (principal in SecureCart::Role::"r\"q", action, resource);`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		s, err := Load(src)
+		if err != nil {
+			return
+		}
+		for _, p := range s.Policies {
+			if p.ID == "" || p.Line < 1 || p.Column < 1 || p.Text == "" {
+				t.Fatalf("policy described as %+v", p)
+			}
+		}
+	})
+}

@@ -13,8 +13,9 @@ type AnalysisView struct {
 	*analyze.Report
 }
 
-// accessAnalysis runs the analyzer on the active policy set: the
-// effective permission matrix and the guardrail findings.
+// accessAnalysis serves the analysis of the active policy set: the
+// effective permission matrix and the guardrail findings. It is computed
+// once per version.
 func (a *API) accessAnalysis(c *call) {
 	if a.d.Policies == nil {
 		c.problem(ProblemUnavailable)
@@ -24,12 +25,7 @@ func (a *API) accessAnalysis(c *call) {
 		c.problem(ProblemForbidden)
 		return
 	}
-	n, set := a.d.Policies.Live().Active()
-	if set == nil {
-		c.problem(ProblemUnavailable)
-		return
-	}
-	r, err := analyze.Analyze(set)
+	n, r, err := a.d.Policies.Live().Analysis()
 	if err != nil {
 		a.storeProblem(c, err)
 		return

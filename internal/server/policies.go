@@ -54,7 +54,8 @@ type applyIn struct {
 }
 
 // policies authorizes action on the policy set and checks the store is
-// there.
+// there. Changing the set needs MFA of a person whatever the set says, so
+// that no policy change can drop that requirement for the next one.
 func (a *API) policies(c *call, action string) bool {
 	if a.d.Policies == nil {
 		c.problem(ProblemUnavailable)
@@ -62,6 +63,10 @@ func (a *API) policies(c *call, action string) bool {
 	}
 	if !a.allowed(c, action, policiesRes) {
 		c.problem(ProblemForbidden)
+		return false
+	}
+	if action == policy.ManagePolicies && c.principal.Kind == policy.KindPerson && !c.principal.MFA {
+		c.problem(ProblemForbidden.With("changing policies needs a session signed in with MFA", ""))
 		return false
 	}
 	return true

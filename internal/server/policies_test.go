@@ -140,3 +140,41 @@ func equalJSON(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
 }
+
+// TestPolicyChangesNeedMFA checks that people change policies only with
+// MFA, even under a set that would let them without.
+func TestPolicyChangesNeedMFA(t *testing.T) {
+	keys := staticKeys{
+		"admin": principals["admin"],
+		"sec-mfa": {ID: "prn_sec_mfa", Kind: policy.KindPerson, Roles: []string{policy.RoleSecurity},
+			MFA: true},
+		"adm-person": {ID: "prn_adm_person", Kind: policy.KindPerson, Roles: []string{policy.RoleAdmin}},
+	}
+	pv, err := versions.Open(context.Background(), sqldbtest.OpenSQLite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(server.Deps{Policy: pv.Live(), Policies: pv, Identity: keys}))
+	t.Cleanup(srv.Close)
+	f := &fixture{t: t, srv: srv}
+
+	code, body := f.do("sec-mfa", "POST", "/v1/policies", map[string]any{"source": noDevLogs})
+	if code != http.StatusCreated || body["created_by"] != "prn_sec_mfa" {
+		t.Fatalf("security with MFA: %d %v", code, body)
+	}
+
+	lax := string(policy.DefaultPolicies()) + `
+@id("admins-without-mfa")
+permit (principal in SecureCart::Role::"admin", action, resource == SecureCart::Collection::"policies");
+`
+	if code, body := f.do("admin", "POST", "/v1/policies", map[string]any{"source": lax}); code != http.StatusCreated {
+		t.Fatalf("apply a set without the MFA condition: %d %v", code, body)
+	}
+	code, body = f.do("adm-person", "POST", "/v1/policies/0/rollback", nil)
+	if code != http.StatusForbidden || body["detail"] == nil {
+		t.Fatalf("admin person without MFA under a lax set: %d %v", code, body)
+	}
+	if code, _ := f.do("adm-person", "GET", "/v1/policies", nil); code != http.StatusOK {
+		t.Fatalf("admin person reading policies under the lax set: %d", code)
+	}
+}

@@ -108,7 +108,8 @@ func Parse(data []byte) (*File, error) {
 	}
 	for i, c := range f.Cases {
 		if c.Expect != "allow" && c.Expect != "deny" {
-			return nil, fmt.Errorf("parse cases: case %d (%s): expect must be allow or deny, not %q", i+1, c.Name, c.Expect)
+			return nil, fmt.Errorf("parse cases: case %d (%s): expect must be allow or deny, not %q",
+				i+1, c.Name, c.Expect)
 		}
 	}
 	return &f, nil

@@ -83,3 +83,28 @@ func TestParseRefuses(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse feeds Parse arbitrary YAML: it must never panic, and every
+// case it accepts has an expectation Run understands.
+func FuzzParse(f *testing.F) {
+	if data, err := os.ReadFile("testdata/default.yaml"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("cases:\n  - {name: a, expect: deny, principal: {id: p, kind: person}}\n"))
+	f.Add([]byte("cases: [{expect: allow, context: {time: 2026-01-01T00:00:00Z, source: '::1'}}]\n"))
+	e, err := policy.Default()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cf, err := Parse(data)
+		if err != nil {
+			return
+		}
+		for i, r := range Run(e, cf) {
+			if r.Case.Expect != "allow" && r.Case.Expect != "deny" {
+				t.Fatalf("case %d accepted with expect %q", i, r.Case.Expect)
+			}
+		}
+	})
+}

@@ -27,7 +27,8 @@
 // pointer: a decision never waits for an apply, and sees either the old
 // set or the new one. The node that applies switches at once; the others
 // switch when Poll next calls Refresh, which compares the highest stored
-// version with the live one and loads it if they differ.
+// version with the live one and loads it if they differ. Live also keeps
+// the access analysis of the active version, computed on first request.
 //
 // # Limits
 //

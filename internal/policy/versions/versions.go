@@ -279,6 +279,12 @@ type Live struct {
 type active struct {
 	version int64
 	set     *policy.Set
+
+	analysis struct {
+		once   sync.Once
+		report *analyze.Report
+		err    error
+	}
 }
 
 // Decide decides r with the active set.
@@ -288,6 +294,18 @@ func (l *Live) Decide(r policy.Request) policy.Decision {
 		return policy.Decision{Errors: []string{"refuse request: no policy set loaded"}}
 	}
 	return a.set.Engine.Decide(r)
+}
+
+// Analysis returns the active version number and its analysis, computed
+// once per version and shared by every caller.
+func (l *Live) Analysis() (int64, *analyze.Report, error) {
+	a := l.p.Load()
+	if a == nil {
+		return 0, nil, errors.New("analyze: no policy set loaded")
+	}
+	an := &a.analysis
+	an.once.Do(func() { an.report, an.err = analyze.Analyze(a.set) })
+	return a.version, an.report, an.err
 }
 
 // Active returns the active version number and its set.
