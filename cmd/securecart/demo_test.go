@@ -88,8 +88,42 @@ func TestDemoServesOverTLS(t *testing.T) {
 	if v := get("app-service"); v["masked"] != false || strings.Contains(v["email"].(string), "•••") {
 		t.Fatalf("app-service sees %v", v)
 	}
-	if !strings.Contains(out.String(), "curl --cacert") {
+	if !strings.Contains(out.String(), "curl --cacert") || !strings.Contains(out.String(), "/v1/payments/detokenize") {
 		t.Fatalf("no tour printed:\n%s", out.String())
+	}
+
+	// The tour's card round trip: tokenize as the storefront, detokenize as
+	// the payment provider with its client certificate.
+	pay := creds.Roles["payment-provider"]
+	pair, err := tls.LoadX509KeyPair(pay.CertFile, pay.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mtls := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool,
+		Certificates: []tls.Certificate{pair}}}}
+	post := func(c *http.Client, key, path, body string) map[string]any {
+		req, _ := http.NewRequest("POST", creds.BaseURL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, v)
+		}
+		return v
+	}
+	tok := post(client, creds.Roles["app-service"].APIKey, "/v1/payments/tokenize",
+		`{"pan":"4111111111111111","exp_month":12,"exp_year":2040}`)
+	card := post(mtls, "", "/v1/payments/detokenize", `{"token":"`+tok["token"].(string)+`","purpose":"capture"}`)
+	if card["pan"] != "4111111111111111" {
+		t.Fatalf("detokenized %v", card)
 	}
 
 	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11}}}

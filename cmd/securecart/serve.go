@@ -20,6 +20,7 @@ import (
 	"github.com/securecart/securecart/internal/keys"
 	"github.com/securecart/securecart/internal/logging"
 	"github.com/securecart/securecart/internal/metrics"
+	"github.com/securecart/securecart/internal/payments"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/policy/versions"
 	"github.com/securecart/securecart/internal/server"
@@ -166,7 +167,7 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	m.Read(metrics.Sources{SealOperations: d.Keys.Operations})
 	api := server.New(server.Deps{Store: d.Store, Policy: pv.Live(), Policies: pv, Identity: server.Directory{Dir: d.Identity, CA: ca,
 		NoServiceKeys: d.Config.Serve.DisableServiceKeys},
-		Directory: d.Identity, CA: ca, Logs: ring, Metrics: m,
+		Directory: d.Identity, CA: ca, Logs: ring, Metrics: m, Payments: payments.New(d.Store),
 		Networks: nets, Limits: f.rateLimits(), Logger: log.With("subsystem", "api")})
 
 	ctx, cancel := context.WithCancel(ctx)

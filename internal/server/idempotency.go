@@ -29,6 +29,12 @@ func validIdemKey(k string) bool {
 // rendered anew by load for this caller; the same key with another body is
 // refused. create returns the new resource's id and its view.
 func (a *API) createOnce(c *call, body []byte, create func() (string, any, error), load func(id string) (any, error)) {
+	a.createOnceWith(c, body, create, load)
+}
+
+// createOnceWith is createOnce for a request known by digest instead of
+// its body, for bodies whose plain hash must not be kept.
+func (a *API) createOnceWith(c *call, digest []byte, create func() (string, any, error), load func(id string) (any, error)) {
 	key := c.r.Header.Get("Idempotency-Key")
 	if key == "" {
 		_, v, err := create()
@@ -43,7 +49,7 @@ func (a *API) createOnce(c *call, body []byte, create func() (string, any, error
 		c.problem(ProblemInvalid.With("1 to 128 letters, digits, '-' or '_'", "Idempotency-Key"))
 		return
 	}
-	sum := sha256.Sum256(append([]byte(c.r.Method+" "+c.r.URL.Path+"\n"), body...))
+	sum := sha256.Sum256(append([]byte(c.r.Method+" "+c.r.URL.Path+"\n"), digest...))
 	prev, err := a.d.Store.ClaimIdempotency(c.ctx, c.principal.ID, key, sum[:])
 	switch {
 	case errors.Is(err, store.ErrIdemMismatch):

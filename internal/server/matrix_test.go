@@ -17,6 +17,7 @@ import (
 	"github.com/securecart/securecart/internal/keys"
 	"github.com/securecart/securecart/internal/logging"
 	"github.com/securecart/securecart/internal/metrics"
+	"github.com/securecart/securecart/internal/payments"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/server"
 	"github.com/securecart/securecart/internal/sqldb/sqldbtest"
@@ -65,13 +66,19 @@ var matrix = []struct {
 	{"DELETE", "/v1/keys/{key}", nil, "NNNNNY"},
 	{"DELETE", "/v1/principals/{prn}/sessions", nil, "NNNNNY"},
 	{"POST", "/v1/principals/{prn}/certificates", func(ids) any { return map[string]any{} }, "NNNNNY"},
+	{"POST", "/v1/payments/tokenize", func(ids) any {
+		return map[string]any{"pan": "4111111111111111", "exp_month": 12, "exp_year": 2040}
+	}, "NNNYNN"},
+	// Detokenizing needs mTLS, which no cell here presents.
+	{"POST", "/v1/payments/detokenize", func(i ids) any { return map[string]any{"token": i.token, "purpose": "capture"} }, "NNNNNN"},
+	{"GET", "/v1/transactions/{o}", nil, "NNNNNN"},
 	{"GET", "/v1/logs", nil, "YYNNNN"},
 	{"GET", "/metrics", nil, "YNNNNN"},
 }
 
 // ids are the resources one cell works on, made fresh for it.
 type ids struct {
-	customer, email, product, sku, order, principal, key string
+	customer, email, product, sku, order, principal, key, token string
 }
 
 var seq int
@@ -108,7 +115,7 @@ func TestRoleMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-			api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Directory: dir, CA: ca,
+			api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Directory: dir, CA: ca, Payments: payments.New(s),
 				Logs: logging.NewRing(10), Metrics: metrics.New(),
 				Networks: map[string][]netip.Prefix{policy.NetworkApplication: loop, policy.NetworkPayment: loop}})
 			certs, err := tlsca.NewServerCerts(ctx, ca, tlsca.ServerOptions{})
@@ -193,5 +200,11 @@ func setup(t *testing.T, s *store.Store, dir *identity.Directory) ids {
 		t.Fatal(err)
 	}
 	in.principal, in.key = prn.ID, info.ID
+	tok, err := payments.New(s).Tokenize(ctx, "prn_app", payments.Card{PAN: "5555555555554444", ExpMonth: 1, ExpYear: 2040},
+		payments.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.token = tok.Token
 	return in
 }

@@ -52,6 +52,10 @@ func (a *API) table() []route {
 		{"POST", "/v1/sessions", a.signIn},
 		{"DELETE", "/v1/sessions/current", a.signOut},
 
+		{"POST", "/v1/payments/tokenize", a.tokenize},
+		{"POST", "/v1/payments/detokenize", a.detokenize},
+		{"GET", "/v1/transactions/{order}", a.transaction},
+
 		{"GET", "/v1/policies", a.listPolicyVersions},
 		{"POST", "/v1/policies", a.applyPolicies},
 		{"GET", "/v1/policies/{version}", a.getPolicyVersion},

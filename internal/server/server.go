@@ -17,6 +17,7 @@ import (
 	"github.com/securecart/securecart/internal/identity"
 	"github.com/securecart/securecart/internal/logging"
 	"github.com/securecart/securecart/internal/metrics"
+	"github.com/securecart/securecart/internal/payments"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/policy/versions"
 	"github.com/securecart/securecart/internal/store"
@@ -69,6 +70,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Logs holds the recent, already redacted log lines GET /v1/logs serves.
 	Logs *logging.Ring
+	// Payments is the card vault; without it the payment operations
+	// answer 503.
+	Payments *payments.Vault
 	// Metrics, if set, counts requests, decisions and refusals, and is
 	// served at /metrics.
 	Metrics *metrics.Metrics
@@ -324,9 +328,15 @@ func (c *call) json(status int, v any) {
 // errors become a bare 500 and are logged by kind only.
 func (a *API) storeProblem(c *call, err error) {
 	var inv *store.InvalidError
+	var card *payments.InvalidError
 	switch {
 	case errors.As(err, &inv):
 		c.problem(ProblemInvalid.With(inv.Reason, inv.Field))
+	case errors.As(err, &card):
+		// Refused card data: the field and the rule, never the value.
+		p := ProblemInvalid.With(card.Reason, card.Field)
+		p.Code, p.Title = card.Code, "The card data was refused"
+		c.problem(p)
 	case errors.Is(err, store.ErrNotFound):
 		c.problem(ProblemNotFound)
 	case errors.Is(err, store.ErrConflict):
