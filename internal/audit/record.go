@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -196,11 +197,29 @@ func checkString(label string, k textKind, s string) error {
 			return invalid("%s has a forbidden character", label)
 		}
 	}
-	if len(s) >= 6 && len(scan.Find([]byte(s))) > 0 {
-		return invalid("%s contains sensitive data", label)
-	}
 	return nil
 }
+
+// sensitive reports whether package scan finds anything in r's strings.
+// They are scanned as one text, a newline after each (no string holds a
+// newline, and no detector matches across one).
+func (r *Record) sensitive() bool {
+	bp := scanBufs.Get().(*[]byte)
+	defer scanBufs.Put(bp)
+	buf := (*bp)[:0]
+	for _, f := range strFields {
+		buf = append(append(buf, *f.get(r)...), '\n')
+	}
+	for _, f := range listFields {
+		for _, s := range *f.get(r) {
+			buf = append(append(buf, s...), '\n')
+		}
+	}
+	*bp = buf
+	return len(scan.Find(buf)) > 0
+}
+
+var scanBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func checkList(label string, l []string) error {
 	if len(l) > MaxList {
@@ -221,7 +240,9 @@ func checkList(label string, l []string) error {
 }
 
 // check validates a record whose lists are already in canonical order.
-func (r *Record) check() error {
+// scanned says its strings passed checkString and scan.Find already
+// (redact).
+func (r *Record) check(scanned bool) error {
 	switch r.Phase {
 	case PhaseRequest:
 		if r.RequestSeq != 0 || r.Outcome.Status != 0 || r.Outcome.ErrorCode != "" {
@@ -244,6 +265,9 @@ func (r *Record) check() error {
 		return invalid("no action")
 	}
 	for _, f := range strFields {
+		if scanned {
+			break // redact checked them
+		}
 		if err := checkString(f.label, f.kind, *f.get(r)); err != nil {
 			return err
 		}
@@ -253,6 +277,9 @@ func (r *Record) check() error {
 			return err
 		}
 	}
+	if !scanned && r.sensitive() {
+		return invalid("a string contains sensitive data")
+	}
 	return nil
 }
 
@@ -261,12 +288,24 @@ func (r *Record) check() error {
 func (r *Record) canonical() Record {
 	c := *r
 	for _, f := range listFields {
-		l := slices.Clone(*f.get(&c))
-		slices.Sort(l)
-		*f.get(&c) = slices.Compact(l)
+		l := *f.get(&c)
+		if !sortedUnique(l) {
+			l = slices.Clone(l)
+			slices.Sort(l)
+			*f.get(&c) = slices.Compact(l)
+		}
 	}
 	c.Time = c.Time.UTC()
 	return c
+}
+
+func sortedUnique(l []string) bool {
+	for i := 1; i < len(l); i++ {
+		if l[i-1] >= l[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Redact returns a copy of r whose strings have what package scan detects
@@ -275,7 +314,21 @@ func (r *Record) canonical() Record {
 // strings cut to the limits. Log.Append redacts every record it
 // is given, so the server may pass request data as it came.
 func (r *Record) Redact() Record {
-	c := *r
+	c, _ := r.redact()
+	return c
+}
+
+// redact is Redact; scanned reports that the result was found clean by
+// package scan, so that encoding need not scan it again.
+func (r *Record) redact() (c Record, scanned bool) {
+	c = *r
+	clean := true
+	for _, f := range strFields {
+		clean = clean && checkString("", f.kind, *f.get(&c)) == nil
+	}
+	if clean && !c.sensitive() {
+		return c, true
+	}
 	for _, f := range strFields {
 		p := f.get(&c)
 		s := strings.ToValidUTF8(*p, "\uFFFD")
@@ -301,7 +354,7 @@ func (r *Record) Redact() Record {
 		}
 		*p = s
 	}
-	return c
+	return c, false
 }
 
 // cut shortens s to at most n bytes on a rune boundary.
@@ -323,8 +376,14 @@ func (r *Record) Encode() ([]byte, error) {
 
 // AppendEncode appends the encoding of r to b.
 func (r *Record) AppendEncode(b []byte) ([]byte, error) {
+	return r.appendEncode(b, false)
+}
+
+// appendEncode encodes; scanned skips the scan of strings that Redact
+// has just checked.
+func (r *Record) appendEncode(b []byte, scanned bool) ([]byte, error) {
 	c := r.canonical()
-	if err := c.check(); err != nil {
+	if err := c.check(scanned); err != nil {
 		return nil, err
 	}
 	start := len(b)
@@ -439,7 +498,7 @@ func Decode(b []byte) (*Record, error) {
 	if len(d.b) != 0 {
 		return nil, invalid("trailing bytes")
 	}
-	if err := r.check(); err != nil {
+	if err := r.check(false); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -2,9 +2,12 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"os"
@@ -184,4 +187,49 @@ func openSegment(path string) (*os.File, *compact.Range, *frameReader, error) {
 		return nil, nil, nil, err
 	}
 	return f, rng, &frameReader{r: br, off: off}, nil
+}
+
+// treeHasher computes RFC 6962 leaf and node hashes with one reused
+// SHA-256 state, carving results from larger blocks, for the loops that
+// hash every record (Verify). It is not safe for concurrent use.
+type treeHasher struct {
+	h    hash.Hash
+	slab []byte
+}
+
+func newTreeHasher() *treeHasher { return &treeHasher{h: sha256.New()} }
+
+func (t *treeHasher) sum() []byte {
+	if len(t.slab) < hashSize {
+		t.slab = make([]byte, 1024*hashSize)
+	}
+	out := t.h.Sum(t.slab[:0:hashSize])
+	t.slab = t.slab[hashSize:]
+	return out
+}
+
+func (t *treeHasher) leaf(rec []byte) []byte {
+	t.h.Reset()
+	t.h.Write([]byte{rfc6962.RFC6962LeafHashPrefix})
+	t.h.Write(rec)
+	return t.sum()
+}
+
+func (t *treeHasher) children(l, r []byte) []byte {
+	t.h.Reset()
+	t.h.Write([]byte{rfc6962.RFC6962NodeHashPrefix})
+	t.h.Write(l)
+	t.h.Write(r)
+	return t.sum()
+}
+
+// rangeFrom returns a copy of rng that hashes with t.
+func (t *treeHasher) rangeFrom(rng *compact.Range) (*compact.Range, error) {
+	f := &compact.RangeFactory{Hash: t.children}
+	return f.NewRange(rng.Begin(), rng.End(), cloneHashes(rng.Hashes()))
+}
+
+// sameRange reports whether two ranges hold the same nodes.
+func sameRange(a, b *compact.Range) bool {
+	return a.Begin() == b.Begin() && a.End() == b.End() && slices.EqualFunc(a.Hashes(), b.Hashes(), bytes.Equal)
 }

@@ -192,6 +192,7 @@ func (r *Report) checkRecords(dir string, cps []Checkpoint) error {
 	var expect uint64
 	var tree *compact.Range
 	var badHead *Problem
+	th := newTreeHasher()
 	stopped := false
 	for i, s := range segs {
 		f, rng, fr, err := openSegment(s.path)
@@ -205,7 +206,10 @@ func (r *Report) checkRecords(dir string, cps []Checkpoint) error {
 		}
 		switch {
 		case tree == nil:
-			tree = rng
+			if tree, err = th.rangeFrom(rng); err != nil {
+				f.Close()
+				return err
+			}
 			r.First, expect = rng.End(), rng.End()
 			for next < len(cps) && cps[next].Size <= expect {
 				next++
@@ -214,7 +218,7 @@ func (r *Report) checkRecords(dir string, cps []Checkpoint) error {
 			f.Close()
 			r.add(Problem{Kind: Sequence, Seq: expect, Detail: fmt.Sprintf("segment %s starts at record %d", filepath.Base(s.path), rng.End())})
 			stopped = true
-		case !rng.Equal(tree) && badHead == nil:
+		case !sameRange(rng, tree) && badHead == nil:
 			// The checkpoints decide whether the records or the header
 			// changed; the header is reported only if they do not.
 			badHead = &Problem{Kind: BadRecord, Seq: expect,
@@ -239,7 +243,7 @@ func (r *Report) checkRecords(dir string, cps []Checkpoint) error {
 				stopped = true
 				break
 			}
-			tree.Append(hasher.HashLeaf(rec), nil)
+			tree.Append(th.leaf(rec), nil)
 			expect++
 			for !stopped && next < len(cps) && cps[next].Size == expect {
 				root, _ := tree.GetRootHash(nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -17,8 +18,8 @@ import (
 // or the context's error. After a context error the record may still be
 // written later.
 func (l *Log) Append(ctx context.Context, r *Record) (uint64, error) {
-	red := r.Redact()
-	rec, err := red.Encode()
+	red, scanned := r.redact()
+	rec, err := red.appendEncode(make([]byte, 0, 256), scanned)
 	if err != nil {
 		return 0, err
 	}
@@ -50,6 +51,7 @@ func (l *Log) Append(ctx context.Context, r *Record) (uint64, error) {
 func (l *Log) write() {
 	defer close(l.done)
 	batch := make([]*pending, 0, l.opts.MaxBatch)
+	last := 0 // size of the previous batch
 	for {
 		var p *pending
 		select {
@@ -63,6 +65,12 @@ func (l *Log) write() {
 		}
 		batch = append(batch[:0], p)
 		size := len(p.rec)
+		// The appends answered by the last batch are likely encoding their
+		// next record: give them the processor before gathering, so that
+		// one fsync serves them rather than a fraction of them.
+		for try := 0; try < 4 && len(l.queue) < last/2; try++ {
+			runtime.Gosched()
+		}
 	gather:
 		for len(batch) < l.opts.MaxBatch && size < maxBatchBytes-frameMaxBody {
 			select {
@@ -74,6 +82,7 @@ func (l *Log) write() {
 			}
 		}
 		l.commit(batch)
+		last = len(batch)
 		clear(batch)
 	}
 }
@@ -104,23 +113,20 @@ func (l *Log) commit(batch []*pending) {
 	l.buf = buf
 	saved := cloneHashes(l.tree.Hashes())
 
+	// The tree is updated first and put back if the batch fails: hashing
+	// a batch costs far less than the fsync, and a helper goroutine would
+	// cost a scheduler round trip per batch on a busy machine.
+	for _, p := range batch {
+		l.tree.Append(p.leaf, nil)
+	}
+	root, _ := l.tree.GetRootHash(nil)
 	if _, err := l.seg.Write(buf); err != nil {
 		l.segBroke = true
+		l.tree, _ = ranges.NewRange(0, first, saved)
 		fail(fmt.Errorf("write segment: %w", err))
 		return
 	}
-	// Hash the batch into the tree while the disk syncs.
-	rootc := make(chan []byte, 1)
-	go func() {
-		for _, p := range batch {
-			l.tree.Append(p.leaf, nil)
-		}
-		root, _ := l.tree.GetRootHash(nil)
-		rootc <- root
-	}()
-	err := l.seg.Sync()
-	root := <-rootc
-	if err != nil {
+	if err := l.seg.Sync(); err != nil {
 		l.segBroke = true
 		l.tree, _ = ranges.NewRange(0, first, saved)
 		fail(fmt.Errorf("sync segment: %w", err))

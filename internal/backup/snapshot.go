@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -15,37 +16,30 @@ import (
 
 // Snapshot exports the store from one read transaction, in parts of about
 // 4 MiB before compression, each compressed and sealed, then writes the
-// manifest that makes the snapshot complete. Parts are uploaded while the
-// export runs.
+// manifest that makes the snapshot complete. Two goroutines compress, seal
+// and upload parts while the export reads on.
 func (s *Shipper) Snapshot(ctx context.Context) (SnapshotInfo, error) {
 	var (
 		start   time.Time
 		dir     string
-		buf     bytes.Buffer
-		enc     = json.NewEncoder(&buf)
+		pos0    int64
+		buf     = new(bytes.Buffer)
 		parts   []manifestPart
 		rows    = make(map[string]int64)
-		pos0    int64
 		scratch = make([]byte, 0, 1024)
 		n       int64
-		total   int64
 	)
+	up := s.newUploader(ctx)
 	header := func() {
-		enc.Encode(partHeader{Format: partFormat, Pos: pos0, Index: len(parts)})
+		json.NewEncoder(buf).Encode(partHeader{Format: partFormat, Pos: pos0, Index: len(parts)})
 	}
 	flush := func() error {
 		name := partName(dir, len(parts))
-		sealed, err := seal(ctx, s.ks, s.id, name, buf.Bytes())
-		if err != nil {
-			return err
-		}
-		if _, err := s.obj.Put(ctx, objstore.Backups, key(s.id, name), sealed, objstore.StandardIA); err != nil {
-			return err
-		}
 		parts = append(parts, manifestPart{Name: name, Rows: n})
-		total += int64(len(sealed))
-		buf.Reset()
-		n = 0
+		if err := up.send(name, buf.Bytes()); err != nil {
+			return err
+		}
+		buf, n = new(bytes.Buffer), 0
 		header()
 		return nil
 	}
@@ -69,6 +63,10 @@ func (s *Shipper) Snapshot(ctx context.Context) (SnapshotInfo, error) {
 	if err == nil && (n > 0 || len(parts) == 0) {
 		err = flush()
 	}
+	total, uerr := up.wait()
+	if err == nil {
+		err = uerr
+	}
 	if err != nil {
 		return SnapshotInfo{}, fmt.Errorf("snapshot: %w", err)
 	}
@@ -91,6 +89,88 @@ func (s *Shipper) Snapshot(ctx context.Context) (SnapshotInfo, error) {
 	s.lastSnapshot = start
 	s.mu.Unlock()
 	return SnapshotInfo{Dir: dir, Pos: pos, TakenAt: start, Parts: len(parts), Bytes: total + int64(len(sealed))}, nil
+}
+
+// uploader compresses, seals and uploads snapshot parts on two goroutines.
+type uploader struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	jobs   chan uploadJob
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	err    error
+	total  int64
+}
+
+type uploadJob struct {
+	name  string
+	plain []byte
+}
+
+func (s *Shipper) newUploader(ctx context.Context) *uploader {
+	u := &uploader{jobs: make(chan uploadJob)}
+	u.ctx, u.cancel = context.WithCancel(ctx)
+	for range 2 {
+		u.wg.Add(1)
+		go func() {
+			defer u.wg.Done()
+			for j := range u.jobs {
+				if u.ctx.Err() != nil {
+					continue
+				}
+				err := s.putSealed(u.ctx, j.name, j.plain, objstore.StandardIA, &u.total, &u.mu)
+				if err != nil {
+					u.mu.Lock()
+					if u.err == nil {
+						u.err = err
+					}
+					u.mu.Unlock()
+					u.cancel()
+				}
+			}
+		}()
+	}
+	return u
+}
+
+// send queues a part; it fails once an upload has failed.
+func (u *uploader) send(name string, plain []byte) error {
+	select {
+	case u.jobs <- uploadJob{name, plain}:
+		return nil
+	case <-u.ctx.Done():
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		if u.err != nil {
+			return u.err
+		}
+		return u.ctx.Err()
+	}
+}
+
+// wait finishes the uploads and returns the bytes written.
+func (u *uploader) wait() (int64, error) {
+	close(u.jobs)
+	u.wg.Wait()
+	u.cancel()
+	return u.total, u.err
+}
+
+// putSealed compresses, seals and stores one object and adds its size to
+// total under mu.
+func (s *Shipper) putSealed(ctx context.Context, name string, plain []byte, class objstore.Class,
+	total *int64, mu *sync.Mutex) error {
+	sealed, err := seal(ctx, s.ks, s.id, name, plain)
+	if err != nil {
+		return err
+	}
+	if _, err := s.obj.Put(ctx, objstore.Backups, key(s.id, name), sealed, class); err != nil {
+		return err
+	}
+	mu.Lock()
+	*total += int64(len(sealed))
+	mu.Unlock()
+	return nil
 }
 
 // SnapshotKeystore uploads the keystore's current state and then deletes

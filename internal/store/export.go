@@ -50,7 +50,7 @@ var tableDefs = map[string]tableDef{
 // Export reads every row of the backup tables from one read transaction.
 // It first calls begin with the change position that state corresponds to
 // (every change up to it is in the rows, none after it), then fn with each
-// row, table by table in primary-key order. Neither may write to the store.
+// row, table by table in storage order. Neither may write to the store.
 func (s *Store) Export(ctx context.Context, begin func(pos int64) error, fn func(Row) error) (pos int64, err error) {
 	err = s.db.Read(ctx, func(tx sqldb.Tx) error {
 		if err := tx.QueryRow(ctx, "SELECT pos FROM change_head WHERE id = 1").Scan(&pos); err != nil {
@@ -60,7 +60,7 @@ func (s *Store) Export(ctx context.Context, begin func(pos int64) error, fn func
 			return err
 		}
 		var buf []byte
-		return eachRow(ctx, tx, func(table string, r backupRow) error {
+		return eachRow(ctx, tx, false, func(table string, r backupRow) error {
 			buf = appendRow(buf[:0], r.columns())
 			return fn(Row{Table: table, Data: buf})
 		})
@@ -71,10 +71,17 @@ func (s *Store) Export(ctx context.Context, begin func(pos int64) error, fn func
 	return pos, nil
 }
 
-func eachRow(ctx context.Context, tx sqldb.Tx, fn func(string, backupRow) error) error {
+// eachRow calls fn with every row of the backup tables, in primary-key
+// order when ordered is set, else in whatever order a full scan is
+// cheapest.
+func eachRow(ctx context.Context, tx sqldb.Tx, ordered bool, fn func(string, backupRow) error) error {
 	for _, table := range BackupTables {
 		def := tableDefs[table]
-		rs, err := tx.Query(ctx, "SELECT "+def.cols+" FROM "+table+" ORDER BY id")
+		q := "SELECT " + def.cols + " FROM " + table
+		if ordered {
+			q += " ORDER BY id"
+		}
+		rs, err := tx.Query(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -116,7 +123,7 @@ func Digest(ctx context.Context, db sqldb.DB) (pos int64, out map[string]TableDi
 		counts := make(map[string]int64)
 		h := sha256.New()
 		cur := ""
-		err := eachRow(ctx, tx, func(table string, r backupRow) error {
+		err := eachRow(ctx, tx, true, func(table string, r backupRow) error {
 			if table != cur {
 				if cur != "" {
 					hashes[cur] = h.Sum(nil)

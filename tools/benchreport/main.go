@@ -195,6 +195,7 @@ func main() {
 	r.vault()
 	r.scan()
 	r.signIn()
+	r.auditLog()
 	r.analyzer()
 
 	fmt.Fprintf(w, "## All figures\n\n| benchmark | metrics |\n|---|---|\n")
