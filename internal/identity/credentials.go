@@ -25,7 +25,8 @@ const upsertCredentials = "INSERT INTO identity_credentials (principal_id) VALUE
 
 // SetPasswordCost replaces the Argon2id cost of new password hashes on this
 // directory: for tests, and for operators who size it to their hardware.
-// Existing hashes keep the cost they were made with.
+// Call it before the directory is used. Existing hashes keep the cost they
+// were made with.
 func (d *Directory) SetPasswordCost(p Argon2Params) { d.argon = p }
 
 // hashSlot waits for a free hashing slot and returns its release.

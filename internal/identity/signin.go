@@ -132,6 +132,12 @@ func acceptSignIn(ctx context.Context, tx sqldb.Tx, s *Session, hash []byte, ste
 	if n != 1 {
 		return errRejected
 	}
+	// Sessions past their absolute end are dropped as new ones open, a
+	// day late so that sign-outs and audits can still find recent ones.
+	if _, err := tx.Exec(ctx, "DELETE FROM identity_sessions WHERE expires_at < ?",
+		now-(24*time.Hour).Microseconds()); err != nil {
+		return err
+	}
 	_, err = tx.Exec(ctx, "INSERT INTO identity_sessions (hash, principal_id, created_at,"+
 		" last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)", hash, s.PrincipalID,
 		now, now, sqldb.Micros(s.ExpiresAt))

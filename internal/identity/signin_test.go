@@ -11,6 +11,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/securecart/securecart/internal/sqldb"
 	"github.com/securecart/securecart/internal/sqldb/sqldbtest"
 )
 
@@ -461,4 +462,36 @@ func TestTokenNeverPrints(t *testing.T) {
 			t.Errorf("accepted %q", bad)
 		}
 	}
+}
+
+func TestExpiredSessionsAreDropped(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, h *sqldbtest.Handle) {
+		ctx := context.Background()
+		d, clk := openDir(t, h)
+		ada := enrol(t, d, clk, "ada", RoleDBA)
+		count := func() (n int64) {
+			t.Helper()
+			if err := h.Read(ctx, func(tx sqldb.Tx) error {
+				return tx.QueryRow(ctx, "SELECT COUNT(*) FROM identity_sessions").Scan(&n)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for range 3 {
+			clk.Advance(totpPeriod)
+			if _, _, err := d.SignIn(ctx, SignIn{Name: "ada", Password: testPassword,
+				Code: code(t, ada.secret, clk)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.Advance(SessionMax + 25*time.Hour)
+		if _, _, err := d.SignIn(ctx, SignIn{Name: "ada", Password: testPassword,
+			Code: code(t, ada.secret, clk)}); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("%d sessions stored, want only the live one", n)
+		}
+	})
 }
