@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/policy/versions"
@@ -115,5 +116,52 @@ func TestPolicyThroughTheAPI(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 4 ||
 		!strings.Contains(lines[1], "rollback to version 0") || !strings.Contains(lines[1], "*") {
 		t.Fatalf("list: %s", out)
+	}
+}
+
+// TestPolicyOnARunningServer applies, analyzes and rolls back through
+// serve, as an admin person signed in with password and TOTP.
+func TestPolicyOnARunningServer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := newRoot()
+	out := &syncBuffer{}
+	srv.SetOut(out)
+	srv.SetErr(out)
+	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- srv.ExecuteContext(ctx) }()
+	var url, bootstrap string
+	for deadline := time.Now().Add(time.Minute); url == ""; {
+		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
+			url, bootstrap = m[1], keyRE.FindString(out.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Setenv("SECURECART_API_KEY", bootstrap)
+	session := enrolAdmin(t, dir, url, []string{"--data-dir", dir, "principals", "--url", url})
+	t.Setenv("SECURECART_API_KEY", session)
+	pol := func(args ...string) []string {
+		return append([]string{"--data-dir", dir, "policy", "--url", url}, args...)
+	}
+
+	got := mustRun(t, pol("apply", analyzeData+"operations-network.cedar")...)
+	if !strings.Contains(got, "version 1 is active") {
+		t.Fatalf("apply: %s", got)
+	}
+	got = mustRun(t, "--data-dir", dir, "access", "--url", url, "analyze", "--json")
+	if !strings.Contains(got, `"version": 1`) || !strings.Contains(got, "audit-operations-only") {
+		t.Fatalf("analyze the active set:\n%.400s", got)
+	}
+	if got := mustRun(t, pol("rollback", "0")...); !strings.Contains(got, "version 2 is active") {
+		t.Fatalf("rollback: %s", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
