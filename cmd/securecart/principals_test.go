@@ -92,9 +92,16 @@ func TestPrincipalsThroughTheAPI(t *testing.T) {
 		t.Fatalf("app-service listing principals: %v", err)
 	}
 	t.Setenv("SECURECART_API_KEY", session)
-	certOut := mustRun(t, append(api, "issue-cert", "storefront", "--out", t.TempDir())...)
+	certDir := t.TempDir()
+	certOut := mustRun(t, append(api, "issue-cert", "storefront", "--out", certDir)...)
 	if !strings.Contains(certOut, "storefront.pem") {
 		t.Fatalf("issue-cert:\n%s", certOut)
+	}
+	storefront := regexp.MustCompile(`\((prn_[a-z2-7]{26})\)`).FindStringSubmatch(certOut)
+	renew := mustRun(t, append(api, "renew-cert", storefront[1], "--cert", filepath.Join(certDir, "storefront.pem"),
+		"--key", filepath.Join(certDir, "storefront-key.pem"))...)
+	if !strings.Contains(renew, "not due") {
+		t.Fatalf("renew-cert of a fresh certificate:\n%s", renew)
 	}
 	mustRun(t, append(api, "revoke", keyID)...)
 	t.Setenv("SECURECART_API_KEY", key)

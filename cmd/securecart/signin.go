@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -178,5 +179,51 @@ func credentialCmds(g *globals, f *apiFlags) []*cobra.Command {
 	}
 	cert.Flags().StringVar(&out, "out", ".", "directory to write the certificate and key to")
 	cert.Flags().IntVar(&hours, "validity-hours", 0, "lifetime in hours (0: the server's default, 24)")
-	return []*cobra.Command{password, enrol, confirm, endSessions, cert}
+	return []*cobra.Command{password, enrol, confirm, endSessions, cert, renewCertCmd(g, f)}
+}
+
+// renewCertCmd is what a service runs (from cron, or with --watch) to
+// renew its certificate with the certificate itself, before it expires.
+func renewCertCmd(g *globals, f *apiFlags) *cobra.Command {
+	var certFile, keyFile string
+	var watch bool
+	cmd := &cobra.Command{
+		Use:   "renew-cert PRINCIPAL_ID --cert FILE --key FILE",
+		Short: "Renew a service's certificate with itself once a third of its lifetime is left",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ca := f.ca
+			if ca == "" {
+				if p := filepath.Join(g.cfg.DataDir, "tls", "ca.pem"); fileExists(p) {
+					ca = p
+				}
+			}
+			c, err := client.NewWithCert(f.url, certFile, keyFile, ca)
+			if err != nil {
+				return err
+			}
+			r := &client.Renewer{Client: c, PrincipalID: args[0], CertFile: certFile, KeyFile: keyFile}
+			out := cmd.OutOrStdout()
+			if watch {
+				r.Run(cmd.Context(), time.Hour, func(err error) { fmt.Fprintln(cmd.ErrOrStderr(), "securecart:", err) })
+				return nil
+			}
+			renewed, notAfter, err := r.RenewIfDue(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if renewed {
+				fmt.Fprintf(out, "renewed; valid until %s\n", notAfter.Format("2006-01-02 15:04 MST"))
+			} else {
+				fmt.Fprintf(out, "not due; valid until %s\n", notAfter.Format("2006-01-02 15:04 MST"))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&certFile, "cert", "", "the service's certificate file (replaced on renewal)")
+	cmd.Flags().StringVar(&keyFile, "key", "", "its private key file (replaced on renewal)")
+	cmd.Flags().BoolVar(&watch, "watch", false, "keep running and check every hour")
+	cmd.MarkFlagRequired("cert")
+	cmd.MarkFlagRequired("key")
+	return cmd
 }
