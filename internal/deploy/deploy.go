@@ -115,6 +115,7 @@ func open(ctx context.Context, cfg config.Config, db sqldb.DB, opts Options) (*D
 		ks.Close()
 		return nil, fmt.Errorf("open identity directory: %w", err)
 	}
+	dir.SetSealer(identity.KeystoreSealer(ks, db))
 	return &Deployment{Config: cfg, DB: db, Keys: ks, Store: st, Identity: dir}, nil
 }
 

@@ -153,20 +153,32 @@ func (d *Directory) BeginTOTP(ctx context.Context, id string) (TOTPEnrolment, er
 	if !validPrincipalID(id) {
 		return TOTPEnrolment{}, fmt.Errorf("begin totp: %w", ErrNotFound)
 	}
-	var e TOTPEnrolment
-	err := d.db.Write(ctx, func(tx sqldb.Tx) error {
-		p, err := loadPerson(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if e, err = newTOTPSecret(p.Name); err != nil {
+	var p *Principal
+	err := d.db.Read(ctx, func(tx sqldb.Tx) error {
+		var err error
+		p, err = loadPerson(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("begin totp for %s: %w", id, err)
+	}
+	e, err := newTOTPSecret(p.Name)
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("begin totp for %s: %w", id, err)
+	}
+	stored, err := d.storeSecret(ctx, id, e.Secret)
+	if err != nil {
+		return TOTPEnrolment{}, fmt.Errorf("begin totp for %s: %w", id, err)
+	}
+	err = d.db.Write(ctx, func(tx sqldb.Tx) error {
+		if _, err := loadPerson(ctx, tx, id); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, upsertCredentials, id); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "UPDATE identity_credentials SET totp_pending = ? WHERE principal_id = ?",
-			e.Secret, id)
+		_, err := tx.Exec(ctx, "UPDATE identity_credentials SET totp_pending = ? WHERE principal_id = ?",
+			stored, id)
 		return err
 	})
 	if err != nil {
@@ -187,11 +199,41 @@ func (d *Directory) ConfirmTOTP(ctx context.Context, id, code string) ([]string,
 	if !validPrincipalID(id) {
 		return nil, fmt.Errorf("confirm totp: %w", ErrNotFound)
 	}
+	// The pending secret is read and opened outside the write transaction
+	// (opening may read the keystore); the update then requires it to be
+	// the same stored value.
+	var stored string
+	err := d.db.Read(ctx, func(tx sqldb.Tx) error {
+		if _, err := loadPerson(ctx, tx, id); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, "SELECT COALESCE(totp_pending, '') FROM identity_credentials"+
+			" WHERE principal_id = ?", id).Scan(&stored)
+		if errors.Is(err, sqldb.ErrNoRows) {
+			err = nil
+		}
+		return err
+	})
+	if err == nil && stored == "" {
+		err = invalid("totp", "no enrolment is pending")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("confirm totp for %s: %w", id, err)
+	}
+	pending, err := d.loadSecret(ctx, id, stored)
+	if err != nil {
+		return nil, fmt.Errorf("confirm totp for %s: %w", id, err)
+	}
+	now := d.clock()
+	st, ok := matchTOTP(pending, code, now, 0)
+	if !ok {
+		return nil, fmt.Errorf("confirm totp for %s: %w", id,
+			invalid("code", "does not match the new secret"))
+	}
 	codes, hashes, err := newRecoveryCodes()
 	if err != nil {
 		return nil, fmt.Errorf("confirm totp: %w", err)
 	}
-	now := d.clock()
 	var bootstrapID string
 	err = d.db.Write(ctx, func(tx sqldb.Tx) error {
 		bootstrapID = ""
@@ -199,24 +241,14 @@ func (d *Directory) ConfirmTOTP(ctx context.Context, id, code string) ([]string,
 		if err != nil {
 			return err
 		}
-		var pending string
-		var hasPw int64
-		err = tx.QueryRow(ctx, "SELECT COALESCE(totp_pending, ''), CASE WHEN password_hash IS NULL"+
-			" THEN 0 ELSE 1 END FROM identity_credentials WHERE principal_id = ?", id).Scan(&pending, &hasPw)
-		if errors.Is(err, sqldb.ErrNoRows) || err == nil && pending == "" {
-			return invalid("totp", "no enrolment is pending")
-		}
+		n, err := tx.Exec(ctx, "UPDATE identity_credentials SET totp_secret = totp_pending,"+
+			" totp_pending = NULL, totp_confirmed_at = ?, totp_last_step = ?"+
+			" WHERE principal_id = ? AND totp_pending = ?", sqldb.Micros(now), st, id, stored)
 		if err != nil {
 			return err
 		}
-		st, ok := matchTOTP(pending, code, now, 0)
-		if !ok {
-			return invalid("code", "does not match the new secret")
-		}
-		if _, err := tx.Exec(ctx, "UPDATE identity_credentials SET totp_secret = totp_pending,"+
-			" totp_pending = NULL, totp_confirmed_at = ?, totp_last_step = ? WHERE principal_id = ?",
-			sqldb.Micros(now), st, id); err != nil {
-			return err
+		if n != 1 {
+			return invalid("totp", "the enrolment changed meanwhile; start again")
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM identity_recovery_codes WHERE principal_id = ?", id); err != nil {
 			return err
@@ -226,6 +258,11 @@ func (d *Directory) ConfirmTOTP(ctx context.Context, id, code string) ([]string,
 				" VALUES (?, ?)", id, h); err != nil {
 				return err
 			}
+		}
+		var hasPw int64
+		if err := tx.QueryRow(ctx, "SELECT CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END"+
+			" FROM identity_credentials WHERE principal_id = ?", id).Scan(&hasPw); err != nil {
+			return err
 		}
 		if hasPw == 1 && slices.Contains(p.Roles, RoleAdmin) {
 			bootstrapID, err = revokeBootstrapKeys(ctx, tx, now)

@@ -26,6 +26,7 @@ type Directory struct {
 	// hashing bounds the password hashes running at once, so that a burst
 	// of sign-ins queues instead of taking 64 MiB each without limit.
 	hashing chan struct{}
+	sealer  SecretSealer // nil: TOTP secrets are stored unsealed
 }
 
 // Open migrates db's identity tables and returns the directory over them.

@@ -127,10 +127,12 @@
 // Keys and tokens are Go strings, which cannot be wiped from memory; they
 // live until the garbage collector reclaims them. Roles are stored with the
 // principal and checked here only against the known names: what a role may
-// do is the policy package's business. TOTP secrets are stored in the
-// identity tables unsealed, because the verifier needs them in clear:
-// whoever reads the database can compute codes, though a sign-in still
-// needs the password, of which only the Argon2id hash is stored. Session
+// do is the policy package's business. TOTP secrets cannot be hashed, as
+// the verifier needs them in clear; with SetSealer (KeystoreSealer, which
+// package deploy sets) they are sealed under a data key of the person's own
+// in the keystore's customer-pii domain, and without one they are stored
+// unsealed. Secrets stored before a sealer was set stay unsealed until the
+// person enrols again. Session
 // use is written on every authenticated request, one small write each. The
 // common-password list catches predictable choices only; it is not a
 // breach list. Sessions and lockout state live in the database and so hold

@@ -69,6 +69,9 @@ func (d *Directory) SignIn(ctx context.Context, in SignIn) (Token, *Session, err
 	}
 	pwOK := verifyPassword(in.Password, row.hash)
 	release()
+	if row.secret, err = d.loadSecret(ctx, row.p.ID, row.secret); err != nil {
+		return Token{}, nil, fmt.Errorf("sign in: %w", err)
+	}
 	now := d.clock()
 	locked := row.lockedUntil > sqldb.Micros(now)
 
