@@ -125,7 +125,9 @@ func find[T input](s T, set Set) []Match {
 		case tDash:
 			sc.dash(i)
 		case tUnder:
-			sc.secretWord(i + 1)
+			if i+1 < n && s[i+1]|0x20 == 's' {
+				sc.secretWord(i + 1)
+			}
 		case tParen:
 			sc.nationalPhone(i)
 		case tS:
@@ -161,7 +163,9 @@ func (sc *scanner[T]) dash(i int) {
 	if sc.on(SetPrivateKey) {
 		sc.privateKey(i)
 	}
-	sc.secretWord(i + 1)
+	if i+1 < len(sc.s) && sc.s[i+1]|0x20 == 's' {
+		sc.secretWord(i + 1)
+	}
 }
 
 // upper runs the detectors that an uppercase letter at the start of a word
