@@ -90,6 +90,8 @@ type Log struct {
 	closed  bool
 
 	// Owned by the writer goroutine.
+	th       *treeHasher
+	ranges   *compact.RangeFactory
 	seg      file
 	segPath  string
 	segOff   int64 // end of the last durable frame
@@ -136,8 +138,10 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	th := newTreeHasher()
 	l := &Log{
 		dir: dir, opts: opts, lock: lock,
+		th: th, ranges: &compact.RangeFactory{Hash: th.children},
 		queue: make(chan *pending, opts.MaxBatch),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -249,7 +253,7 @@ func (l *Log) recoverSegments(last Checkpoint) error {
 		return err
 	}
 	if len(segs) == 0 {
-		l.tree = ranges.NewEmptyRange(0)
+		l.tree = l.ranges.NewEmptyRange(0)
 		return l.startSegment(0)
 	}
 	var checked bool
@@ -266,11 +270,16 @@ func (l *Log) recoverSegments(last Checkpoint) error {
 		if err != nil {
 			return fmt.Errorf("%w: segment %s: %w", ErrCorrupt, filepath.Base(s.path), err)
 		}
-		if rng.End() != s.first || (l.tree != nil && !rng.Equal(l.tree)) {
+		if rng.End() != s.first || (l.tree != nil && !sameRange(rng, l.tree)) {
 			f.Close()
 			return fmt.Errorf("%w: segment %s does not continue the log", ErrCorrupt, filepath.Base(s.path))
 		}
-		l.tree = rng
+		if l.tree == nil {
+			if l.tree, err = l.ranges.NewRange(0, rng.End(), cloneHashes(rng.Hashes())); err != nil {
+				f.Close()
+				return fmt.Errorf("%w: segment %s: %w", ErrCorrupt, filepath.Base(s.path), err)
+			}
+		}
 		end, err := l.replay(fr, last, &checked)
 		size := fileSize(f)
 		f.Close()
@@ -308,7 +317,7 @@ func (l *Log) replay(fr *frameReader, last Checkpoint, checked *bool) (int64, er
 		if seq != l.tree.End() {
 			return fr.off, fmt.Errorf("found record %d", seq)
 		}
-		if err := l.tree.Append(hasher.HashLeaf(rec), nil); err != nil {
+		if err := l.tree.Append(l.th.leaf(rec), nil); err != nil {
 			return fr.off, err
 		}
 	}

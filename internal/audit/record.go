@@ -174,6 +174,19 @@ var listFields = []listField{
 	{"fields", func(r *Record) *[]string { return &r.Fields }},
 }
 
+// strs returns the string fields in strFields order, without taking r's
+// address (which would move r to the heap on the append path).
+func (r *Record) strs() [10]string {
+	return [10]string{r.RequestID, r.Principal.ID, r.Principal.Kind, r.Source.Address,
+		r.Source.ClientCert, r.Source.UserAgent, r.Action, r.Resource.Type, r.Resource.ID,
+		r.Outcome.ErrorCode}
+}
+
+// lists returns the list fields in listFields order.
+func (r *Record) lists() [3][]string {
+	return [3][]string{r.Principal.Roles, r.Decision.Policies, r.Fields}
+}
+
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
@@ -207,11 +220,11 @@ func (r *Record) sensitive() bool {
 	bp := scanBufs.Get().(*[]byte)
 	defer scanBufs.Put(bp)
 	buf := (*bp)[:0]
-	for _, f := range strFields {
-		buf = append(append(buf, *f.get(r)...), '\n')
+	for _, s := range r.strs() {
+		buf = append(append(buf, s...), '\n')
 	}
-	for _, f := range listFields {
-		for _, s := range *f.get(r) {
+	for _, l := range r.lists() {
+		for _, s := range l {
 			buf = append(append(buf, s...), '\n')
 		}
 	}
@@ -264,16 +277,16 @@ func (r *Record) check(scanned bool) error {
 	if r.Action == "" {
 		return invalid("no action")
 	}
-	for _, f := range strFields {
+	for i, s := range r.strs() {
 		if scanned {
 			break // redact checked them
 		}
-		if err := checkString(f.label, f.kind, *f.get(r)); err != nil {
+		if err := checkString(strFields[i].label, strFields[i].kind, s); err != nil {
 			return err
 		}
 	}
-	for _, f := range listFields {
-		if err := checkList(f.label, *f.get(r)); err != nil {
+	for i, l := range r.lists() {
+		if err := checkList(listFields[i].label, l); err != nil {
 			return err
 		}
 	}
@@ -287,16 +300,22 @@ func (r *Record) check(scanned bool) error {
 // deduplicated and its time in UTC.
 func (r *Record) canonical() Record {
 	c := *r
-	for _, f := range listFields {
-		l := *f.get(&c)
-		if !sortedUnique(l) {
-			l = slices.Clone(l)
-			slices.Sort(l)
-			*f.get(&c) = slices.Compact(l)
-		}
-	}
+	c.Principal.Roles = sortedSet(c.Principal.Roles)
+	c.Decision.Policies = sortedSet(c.Decision.Policies)
+	c.Fields = sortedSet(c.Fields)
 	c.Time = c.Time.UTC()
 	return c
+}
+
+// sortedSet returns l sorted and without duplicates, a copy if it was
+// not already.
+func sortedSet(l []string) []string {
+	if sortedUnique(l) {
+		return l
+	}
+	l = slices.Clone(l)
+	slices.Sort(l)
+	return slices.Compact(l)
 }
 
 func sortedUnique(l []string) bool {
@@ -323,8 +342,8 @@ func (r *Record) Redact() Record {
 func (r *Record) redact() (c Record, scanned bool) {
 	c = *r
 	clean := true
-	for _, f := range strFields {
-		clean = clean && checkString("", f.kind, *f.get(&c)) == nil
+	for i, s := range c.strs() {
+		clean = clean && checkString("", strFields[i].kind, s) == nil
 	}
 	if clean && !c.sensitive() {
 		return c, true
@@ -393,11 +412,10 @@ func (r *Record) appendEncode(b []byte, scanned bool) ([]byte, error) {
 	b = binary.BigEndian.AppendUint16(b, c.Source.TLSVersion)
 	b = binary.BigEndian.AppendUint16(b, uint16(c.Outcome.Status))
 	b = append(b, byte(c.Decision.Effect))
-	for _, f := range strFields {
-		b = appendString(b, *f.get(&c))
+	for _, s := range c.strs() {
+		b = appendString(b, s)
 	}
-	for _, f := range listFields {
-		l := *f.get(&c)
+	for _, l := range c.lists() {
 		b = binary.AppendUvarint(b, uint64(len(l)))
 		for _, s := range l {
 			b = appendString(b, s)

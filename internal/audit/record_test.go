@@ -213,3 +213,34 @@ func TestNoSensitiveDataInRecords(t *testing.T) {
 		t.Fatalf("%d records", n)
 	}
 }
+
+// The hot paths read the fields through strs and lists; they must follow
+// the encoding order of strFields and listFields.
+func TestFieldOrder(t *testing.T) {
+	r := sampleRecord(3)
+	r.Outcome.ErrorCode = "e"
+	for i, v := range r.strs() {
+		if got := *strFields[i].get(r); got != v {
+			t.Fatalf("string %d: %q in strFields, %q in strs", i, got, v)
+		}
+	}
+	for i, l := range r.lists() {
+		if got := *listFields[i].get(r); strings.Join(got, ",") != strings.Join(l, ",") {
+			t.Fatalf("list %d differs", i)
+		}
+	}
+}
+
+func TestLeafHash(t *testing.T) {
+	for i := range 5 {
+		rec, _ := sampleRecord(i).Encode()
+		if !bytes.Equal(leafHash(rec), hasher.HashLeaf(rec)) {
+			t.Fatal("leafHash differs from the RFC 6962 hasher")
+		}
+		th := newTreeHasher()
+		if !bytes.Equal(th.leaf(rec), hasher.HashLeaf(rec)) ||
+			!bytes.Equal(th.children(rec[:32], rec[32:64]), hasher.HashChildren(rec[:32], rec[32:64])) {
+			t.Fatal("treeHasher differs from the RFC 6962 hasher")
+		}
+	}
+}

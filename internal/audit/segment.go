@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -232,4 +233,17 @@ func (t *treeHasher) rangeFrom(rng *compact.Range) (*compact.Range, error) {
 // sameRange reports whether two ranges hold the same nodes.
 func sameRange(a, b *compact.Range) bool {
 	return a.Begin() == b.Begin() && a.End() == b.End() && slices.EqualFunc(a.Hashes(), b.Hashes(), bytes.Equal)
+}
+
+var leafStates = sync.Pool{New: func() any { return sha256.New() }}
+
+// leafHash is hasher.HashLeaf with a pooled SHA-256 state.
+func leafHash(rec []byte) []byte {
+	h := leafStates.Get().(hash.Hash)
+	h.Reset()
+	h.Write([]byte{rfc6962.RFC6962LeafHashPrefix})
+	h.Write(rec)
+	out := h.Sum(make([]byte, 0, hashSize))
+	leafStates.Put(h)
+	return out
 }

@@ -19,11 +19,11 @@ import (
 // written later.
 func (l *Log) Append(ctx context.Context, r *Record) (uint64, error) {
 	red, scanned := r.redact()
-	rec, err := red.appendEncode(make([]byte, 0, 256), scanned)
+	rec, err := red.appendEncode(make([]byte, 0, 512), scanned)
 	if err != nil {
 		return 0, err
 	}
-	p := &pending{rec: rec, leaf: hasher.HashLeaf(rec), done: make(chan result, 1)}
+	p := &pending{rec: rec, leaf: leafHash(rec), done: make(chan result, 1)}
 
 	l.closeMu.RLock()
 	if l.closed {
@@ -113,23 +113,34 @@ func (l *Log) commit(batch []*pending) {
 	l.buf = buf
 	saved := cloneHashes(l.tree.Hashes())
 
-	// The tree is updated first and put back if the batch fails: hashing
-	// a batch costs far less than the fsync, and a helper goroutine would
-	// cost a scheduler round trip per batch on a busy machine.
-	for _, p := range batch {
-		l.tree.Append(p.leaf, nil)
+	// A large batch is hashed into the tree while the disk syncs; a small
+	// one before the write, where a helper goroutine would cost more than
+	// the hashing. Either way the tree is put back if the batch fails.
+	rootc := make(chan []byte, 1)
+	hash := func() {
+		for _, p := range batch {
+			l.tree.Append(p.leaf, nil)
+		}
+		root, _ := l.tree.GetRootHash(nil)
+		rootc <- root
 	}
-	root, _ := l.tree.GetRootHash(nil)
-	if _, err := l.seg.Write(buf); err != nil {
+	if len(batch) < 16 {
+		hash()
+	}
+	_, err := l.seg.Write(buf)
+	if err == nil {
+		if len(batch) >= 16 {
+			go hash()
+		}
+		err = l.seg.Sync()
+	} else if len(batch) >= 16 {
+		hash()
+	}
+	root := <-rootc
+	if err != nil {
 		l.segBroke = true
-		l.tree, _ = ranges.NewRange(0, first, saved)
+		l.tree, _ = l.ranges.NewRange(0, first, saved)
 		fail(fmt.Errorf("write segment: %w", err))
-		return
-	}
-	if err := l.seg.Sync(); err != nil {
-		l.segBroke = true
-		l.tree, _ = ranges.NewRange(0, first, saved)
-		fail(fmt.Errorf("sync segment: %w", err))
 		return
 	}
 
