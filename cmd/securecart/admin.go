@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -58,25 +57,13 @@ func newAdminCmd(g *globals) *cobra.Command {
 // recoverAudited writes the request record, runs the recovery only once
 // that record is durable, then writes the outcome.
 func recoverAudited(ctx context.Context, d *deploy.Deployment) (*identity.Recovery, error) {
-	dir := filepath.Join(d.Config.DataDir, audit.DirName)
-	origin, err := audit.LogOrigin(dir)
-	if err != nil {
-		return nil, fmt.Errorf("admin recover: %w", err)
-	}
-	if origin == "" {
-		origin = audit.DefaultOrigin
-	}
-	signer, err := d.Keys.AuditSigner(origin)
-	if err != nil {
-		return nil, fmt.Errorf("admin recover: audit signer: %w", err)
-	}
-	log, err := audit.Open(dir, audit.Options{Origin: origin, Signer: signer})
+	log, err := d.OpenAudit(audit.Options{})
 	if errors.Is(err, audit.ErrLocked) {
 		return nil, &keys.HintedError{Err: fmt.Errorf("admin recover: %w", err),
 			Hint: "a running securecart serve holds the audit log: stop it, recover, and start it again"}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("admin recover: open audit log: %w", err)
+		return nil, fmt.Errorf("admin recover: %w", err)
 	}
 	defer log.Close()
 

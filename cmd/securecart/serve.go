@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/config"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/keys"
@@ -163,9 +165,17 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	if err != nil {
 		return err
 	}
+	trail, err := d.OpenAudit(audit.Options{})
+	if errors.Is(err, audit.ErrLocked) {
+		return &keys.HintedError{Err: err, Hint: "another securecart process serves this data directory"}
+	}
+	if err != nil {
+		return err
+	}
+	defer trail.Close()
 	m := metrics.New()
 	m.Read(metrics.Sources{SealOperations: d.Keys.Operations})
-	api := server.New(server.Deps{Store: d.Store, Policy: pv.Live(), Policies: pv, Identity: server.Directory{Dir: d.Identity, CA: ca,
+	api := server.New(server.Deps{Store: d.Store, Audit: trail, AuditReader: trail.Reader(), Policy: pv.Live(), Policies: pv, Identity: server.Directory{Dir: d.Identity, CA: ca,
 		NoServiceKeys: d.Config.Serve.DisableServiceKeys},
 		Directory: d.Identity, CA: ca, Logs: ring, Metrics: m, Payments: payments.New(d.Store),
 		Networks: nets, Limits: f.rateLimits(), Logger: log.With("subsystem", "api")})
@@ -191,6 +201,7 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 			}
 		}
 	}()
+	defer api.Close() // before the trail closes: outcome records may be on their way
 	return server.Serve(ctx, api, ca, server.Listener{Addr: f.listen, RedirectAddr: f.redirect, Hosts: f.hosts,
 		CertFile: f.certFile, KeyFile: f.keyFile, ACMEHosts: f.acmeHosts, ACMEEmail: f.acmeEmail,
 		ACMECacheDir: filepath.Join(d.Config.DataDir, "tls", "acme"), Metrics: m,

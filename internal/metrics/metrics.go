@@ -38,6 +38,7 @@ type Metrics struct {
 	duration    *prometheus.HistogramVec
 	authz       *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
+	auditLost   prometheus.Counter
 
 	mu     sync.RWMutex
 	routes map[string]bool
@@ -66,11 +67,15 @@ func New() *Metrics {
 			Name: "rate_limited_total",
 			Help: "Requests refused by a rate limit, by the caller's role.",
 		}, []string{"role"}),
+		auditLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "audit_unavailable_total",
+			Help: "Audit records the trail could not make durable; their requests were refused, or their outcomes lost.",
+		}),
 		routes: map[string]bool{},
 		roles:  map[string]bool{},
 	}
 	m.reg.MustRegister(
-		m.requests, m.duration, m.authz, m.rateLimited,
+		m.requests, m.duration, m.authz, m.rateLimited, m.auditLost,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -165,6 +170,10 @@ func (c sealCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(sealDesc, prometheus.CounterValue, float64(seals), OpSeal)
 	ch <- prometheus.MustNewConstMetric(sealDesc, prometheus.CounterValue, float64(opens), OpOpen)
 }
+
+// AuditUnavailable counts one audit record that could not be made
+// durable.
+func (m *Metrics) AuditUnavailable() { m.auditLost.Inc() }
 
 // RateLimited counts one request refused by a rate limit.
 func (m *Metrics) RateLimited(role string) {

@@ -54,7 +54,7 @@ type fixture struct {
 
 // openStore opens a fresh store on eng with its keystore, and the default
 // policies.
-func openStore(t *testing.T, eng sqldbtest.Engine, cfg keys.Config) (*sqldbtest.Handle, *store.Store, *policy.Engine) {
+func openStore(t testing.TB, eng sqldbtest.Engine, cfg keys.Config) (*sqldbtest.Handle, *store.Store, *policy.Engine) {
 	t.Helper()
 	ctx := context.Background()
 	h := eng.Open(t)

@@ -164,13 +164,13 @@ func (a *API) createOrder(c *call) {
 		if err != nil {
 			return "", nil, err
 		}
-		return o.ID, orderView(o, a.clearPII(c, customerRes(o.CustomerID))), nil
+		return o.ID, orderView(o, a.clearNotes(c, customerRes(o.CustomerID))), nil
 	}, func(id string) (any, error) {
 		o, err := a.d.Store.GetOrder(c.ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		return orderView(o, a.clearPII(c, customerRes(o.CustomerID))), nil
+		return orderView(o, a.clearNotes(c, customerRes(o.CustomerID))), nil
 	})
 }
 
@@ -191,7 +191,7 @@ func (a *API) order(c *call, action string) (*store.Order, bool) {
 
 func (a *API) getOrder(c *call) {
 	if o, ok := a.order(c, policy.ReadOrder); ok {
-		c.json(http.StatusOK, orderView(o, a.clearPII(c, customerRes(o.CustomerID))))
+		c.json(http.StatusOK, orderView(o, a.clearNotes(c, customerRes(o.CustomerID))))
 	}
 }
 
@@ -210,7 +210,7 @@ func (a *API) updateOrderStatus(c *call) {
 		a.storeProblem(c, err)
 		return
 	}
-	c.json(http.StatusOK, orderView(o, a.clearPII(c, customerRes(o.CustomerID))))
+	c.json(http.StatusOK, orderView(o, a.clearNotes(c, customerRes(o.CustomerID))))
 }
 
 func (a *API) listCustomerOrders(c *call) {
@@ -232,7 +232,7 @@ func (a *API) listCustomerOrders(c *call) {
 		a.storeProblem(c, err)
 		return
 	}
-	clear := a.clearPII(c, customerRes(id))
+	clear := a.clearNotes(c, customerRes(id))
 	out := Page[OrderView]{Items: []OrderView{}, Next: page.Next}
 	for _, o := range page.Items {
 		out.Items = append(out.Items, orderView(o, clear))

@@ -178,6 +178,9 @@ func (a *API) exportCustomer(c *call) {
 		return
 	}
 	clear := a.clearPII(c, customerRes(id))
+	if clear {
+		c.inClear(noteFields...)
+	}
 	out := exportView{Customer: customerView(cust, clear), Orders: []OrderView{}}
 	for cursor := ""; ; {
 		page, err := a.d.Store.ListOrdersByCustomer(c.ctx, id, cursor, store.MaxPageSize)

@@ -72,6 +72,9 @@ var matrix = []struct {
 	// Detokenizing needs mTLS, which no cell here presents.
 	{"POST", "/v1/payments/detokenize", func(i ids) any { return map[string]any{"token": i.token, "purpose": "capture"} }, "NNNNNN"},
 	{"GET", "/v1/transactions/{o}", nil, "NNNNNN"},
+	// Security reads the trail, but not from the application network,
+	// which here holds every caller.
+	{"GET", "/v1/audit", nil, "NNNNNN"},
 	{"GET", "/v1/logs", nil, "YYNNNN"},
 	{"GET", "/metrics", nil, "YNNNNN"},
 }

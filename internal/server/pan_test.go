@@ -13,9 +13,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/keys"
 	"github.com/securecart/securecart/internal/logging"
 	"github.com/securecart/securecart/internal/metrics"
@@ -67,8 +69,8 @@ func luhnOK(s string) bool {
 
 // TestCardNumbersGoNowhereElse seeds 1,000 card numbers through the API,
 // uses them every way the API allows and refuses, then reads every byte the
-// process produced — the log, the database and keystore files, every
-// answer but detokenize's — for any of them.
+// process produced (the log, the audit trail, the database and keystore
+// files, every answer but detokenize's) for any of them.
 func TestCardNumbersGoNowhereElse(t *testing.T) {
 	ctx := context.Background()
 	h := sqldbtest.Engines()[0].Open(t)
@@ -93,8 +95,17 @@ func TestCardNumbersGoNowhereElse(t *testing.T) {
 	var logs syncBuf
 	ring := logging.NewRing(1000)
 	log := slog.New(logging.NewHandler(&logs, ring, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	signer, err := ks.AuditSigner(audit.DefaultOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail, err := audit.Open(filepath.Join(dir, audit.DirName), audit.Options{Origin: audit.DefaultOrigin, Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
 	loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	api := server.New(server.Deps{Store: s, Policy: pe, Identity: certKeys{principals, ca}, Payments: payments.New(s),
+		Audit: trail, AuditReader: trail.Reader(),
 		Logger: log, Logs: ring, Metrics: metrics.New(),
 		Networks: map[string][]netip.Prefix{policy.NetworkApplication: loop, policy.NetworkPayment: loop}})
 	srv := httptest.NewServer(api)
@@ -159,10 +170,19 @@ func TestCardNumbersGoNowhereElse(t *testing.T) {
 	answers.Write(call("dev", "GET", "/metrics", nil))
 	log.Info(fmt.Sprintf("a careless line with %s in it", pans[0]))
 
+	srv.Close()
+	api.Close()
+	if err := trail.Close(); err != nil {
+		t.Fatal(err)
+	}
 	sources := map[string][]byte{"log": []byte(logs.String()), "answers": answers.Bytes()}
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
 	tlsFiles, _ := filepath.Glob(filepath.Join(dir, "tls", "*"))
-	for _, f := range append(files, tlsFiles...) {
+	auditFiles, _ := filepath.Glob(filepath.Join(dir, audit.DirName, "*"))
+	if len(auditFiles) < 2 {
+		t.Fatalf("audit files: %v", auditFiles)
+	}
+	for _, f := range slices.Concat(files, tlsFiles, auditFiles) {
 		if b, err := os.ReadFile(f); err == nil {
 			sources[filepath.Base(f)] = b
 		}

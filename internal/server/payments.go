@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/payments"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/store"
@@ -141,6 +142,7 @@ func (a *API) detokenize(c *call) {
 		c.problem(p)
 		return
 	}
+	c.trail.subject = &audit.Resource{Type: "CardToken", ID: in.Token}
 	if !a.allowed(c, policy.Detokenize, vaultRes) {
 		c.problem(ProblemForbidden)
 		return
@@ -159,6 +161,7 @@ func (a *API) detokenize(c *call) {
 		a.storeProblem(c, err)
 		return
 	}
+	c.inClear(cardFields...)
 	c.w.Header().Set("Pragma", "no-cache")
 	c.json(http.StatusOK, cardView{Token: card.Token, PAN: card.PAN, ExpMonth: card.ExpMonth,
 		ExpYear: card.ExpYear, Holder: card.Holder, Brand: card.Brand})

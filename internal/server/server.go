@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/securecart/securecart/internal/identity"
@@ -51,6 +52,11 @@ type Authenticator interface {
 // Deps are what the API is built from.
 type Deps struct {
 	Store *store.Store
+	// Audit records every request; without it nothing is recorded, which
+	// only tests do: the shipped program always has one.
+	Audit Auditor
+	// AuditReader serves GET /v1/audit; without it that answers 503.
+	AuditReader AuditQuerier
 	// Policy decides every request: an engine, or the live holder of
 	// Policies that follows the active version.
 	Policy   policy.Decider
@@ -92,6 +98,8 @@ type API struct {
 	limiter *RateLimiter
 	// signInLimiter throttles sign-in by source address.
 	signInLimiter *RateLimiter
+	// outcomes are outcome records on their way to the audit trail.
+	outcomes sync.WaitGroup
 }
 
 // New builds the API.
@@ -128,6 +136,8 @@ type call struct {
 	networks  []string
 	mtls      bool
 	mtlsID    string
+	trail     trail
+	answered  bool
 }
 
 // handler is an API handler behind authentication and rate limiting.
@@ -145,6 +155,7 @@ func (a *API) authed(h handler) http.HandlerFunc {
 		c.source = remoteAddr(r)
 		c.networks = a.networksOf(c.source)
 		defer func() {
+			a.recordOutcome(c, sw.code)
 			if a.d.Metrics != nil {
 				a.d.Metrics.ObserveRequest(routeOf(r), r.Method, sw.code, a.d.Now().Sub(start))
 			}
@@ -270,6 +281,9 @@ type resource struct {
 // the caller must not learn that the resource exists).
 func (a *API) allowed(c *call, action string, res resource) bool {
 	d := a.decide(c, action, res)
+	if c.trail.failed {
+		return false
+	}
 	if !d.Allow {
 		a.d.Logger.Info("denied", "request_id", c.requestID, "principal", c.principal.ID,
 			"action", action, "policies", d.Policies)
@@ -281,7 +295,20 @@ func (a *API) allowed(c *call, action string, res resource) bool {
 // here masks the answer and refuses nothing, so it is not logged as a
 // denial.
 func (a *API) clearPII(c *call, res resource) bool {
-	return a.decide(c, policy.ReadPII, res).Allow
+	ok := a.decide(c, policy.ReadPII, res).Allow
+	if ok {
+		c.inClear(customerFields...)
+	}
+	return ok
+}
+
+// clearNotes is clearPII for an order view, whose PII is its notes.
+func (a *API) clearNotes(c *call, res resource) bool {
+	ok := a.decide(c, policy.ReadPII, res).Allow
+	if ok {
+		c.inClear(noteFields...)
+	}
+	return ok
 }
 
 // decide asks the policy engine about one action of the call's principal
@@ -305,20 +332,32 @@ func (a *API) decide(c *call, action string, res resource) policy.Decision {
 	if a.d.Metrics != nil {
 		a.d.Metrics.AuthzDecision(d.Allow)
 	}
+	if !a.recordRequest(c, action, res, d) {
+		return policy.Decision{}
+	}
 	return d
 }
 
 func (c *call) problem(p Problem) {
+	if c.answered {
+		return
+	}
+	c.answered = true
 	if c.principal.Kind == policy.KindCustomer && p.Status == http.StatusForbidden {
 		// A customer learns nothing about what it may not reach, not even
 		// that it exists.
 		p = ProblemNotFound
 	}
 	p.RequestID = c.requestID
+	c.trail.errCode = p.Code
 	WriteProblem(c.w, p)
 }
 
 func (c *call) json(status int, v any) {
+	if c.answered {
+		return
+	}
+	c.answered = true
 	c.w.Header().Set("Content-Type", "application/json")
 	c.w.WriteHeader(status)
 	json.NewEncoder(c.w).Encode(v)
