@@ -2,7 +2,7 @@
 
 PG_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: build test test-postgres lint bench bench-backup bench-authz bench-http bench-scan bench-signin bench-analyzer bench-audit fuzz
+.PHONY: build test test-postgres lint fuzz bench bench-store bench-authz bench-http bench-scan bench-signin bench-analyzer bench-backup bench-audit
 
 build:
 	go build -o securecart ./cmd/securecart
@@ -21,60 +21,87 @@ lint:
 fuzz:
 	go test ./internal/envelope -run '^$$' -fuzz FuzzParse -fuzztime 60s
 
-# Figures for docs/benchmarks.md: 1,000,000 customers for the email lookup
-# and 1,000,000 data keys for the rewrap, on SQLite and PostgreSQL, then the
-# authorization engines and the HTTPS API.
+# Figures for docs/benchmarks.md. Each target keeps its raw output in
+# docs/bench/TARGET.txt, headed by the time and the load average, and
+# rebuilds docs/benchmarks.md from every file there, so one section can be
+# measured again alone. `make bench` runs them all.
+BENCH_DIR := docs/bench
+BENCH_TARGETS := bench-store bench-authz bench-http bench-scan bench-signin bench-analyzer bench-backup bench-audit
+stamp = mkdir -p $(BENCH_DIR) && echo "\# measured $$(date -u '+%Y-%m-%d %H:%M'), load average $$(cut -d' ' -f1-3 /proc/loadavg)" > $(BENCH_DIR)/$(1).txt
+out = | tee -a $(BENCH_DIR)/$(1).txt
+report = go run ./tools/benchreport $(BENCH_DIR)/*.txt > docs/benchmarks.md
+
 bench:
+	for t in $(BENCH_TARGETS); do $(MAKE) $$t || exit 1; done
+
+# Sealing, store operations and group commit on both engines, then
+# 1,000,000 customers for the email lookup and 1,000,000 data keys for the
+# rewrap.
+bench-store:
+	$(call stamp,store)
 	SECURECART_TEST_POSTGRES_DSN='$(PG_DSN)' go test -run '^$$' -count 5 -benchtime 2s \
 		-bench 'EnvelopeSeal64|EnvelopeOpen64|FieldSeal64|FieldOpen64|RawGCM|CreateCustomer|GetCustomer|DurableCreates' \
-		./internal/keys ./internal/store | tee bench.out
+		./internal/keys ./internal/store $(call out,store)
 	SECURECART_TEST_POSTGRES_DSN='$(PG_DSN)' \
 	SECURECART_BENCH_CUSTOMERS=1000000 SECURECART_BENCH_REWRAP_KEYS=1000000 \
 	go test -run '^$$' -timeout 60m -bench 'LookupByEmail|Rewrap' -benchtime 3s \
-		./internal/keys ./internal/store | tee -a bench.out
-	$(MAKE) bench-authz bench-http bench-scan bench-signin bench-analyzer bench-backup bench-audit BENCH_OUT=bench.out
-	go run ./tools/benchreport < bench.out > docs/benchmarks.md
-	rm -f bench.out
+		./internal/keys ./internal/store $(call out,store)
+	$(report)
 
-# The authorization engines side by side (the bench/ module keeps OPA out of
-# the program's dependencies) and the HTTPS API under wrk. Each appends to
-# BENCH_OUT; `make bench` turns the whole into docs/benchmarks.md.
-BENCH_OUT ?= bench.out
-
+# The authorization engines side by side; the bench/ module keeps OPA out of
+# the program's dependencies.
 bench-authz:
-	cd bench && go test -run '^$$' -count 5 -benchtime 2s -bench Authz . | tee -a $(CURDIR)/$(BENCH_OUT)
+	$(call stamp,authz)
+	cd bench && go test -run '^$$' -count 5 -benchtime 2s -bench Authz . $(call out,../$(BENCH_DIR)/authz)
+	$(report)
 
+# The HTTPS API and the card vault under load (wrk, from Debian's packages,
+# and a Go mTLS client for detokenize), beside the vault's storage floor.
 bench-http:
-	go run ./tools/httpbench | tee -a $(BENCH_OUT)
+	$(call stamp,http)
+	go run ./tools/httpbench $(call out,http)
+	$(report)
 
 # Sign-in at the shipped Argon2id cost, on one core.
 bench-signin:
+	$(call stamp,signin)
 	SECURECART_TEST_POSTGRES_DSN='$(PG_DSN)' go test -run '^$$' -cpu 1 -count 5 -benchtime 20x \
-		-bench 'SignIn|PasswordHash' ./internal/identity | tee -a $(BENCH_OUT)
+		-bench 'SignIn|PasswordHash' ./internal/identity $(call out,signin)
+	$(report)
 
 # The access analyzer on the default set and on 1,000 generated policies.
 bench-analyzer:
-	go test -run '^$$' -count 5 -benchtime 3x -bench Analyze ./internal/policy/analyze | tee -a $(BENCH_OUT)
+	$(call stamp,analyzer)
+	go test -run '^$$' -count 5 -benchtime 3x -bench Analyze ./internal/policy/analyze $(call out,analyzer)
+	$(report)
 
 # The sensitive-data scanner: every detector beside one Go regexp per
 # detector, `securecart scan` beside gitleaks (installed apart, never a
 # dependency: go install github.com/zricethezav/gitleaks/v8@v8.30.1) and
 # the peak memory of a scan of 1 GiB, in CPU-seconds (tools/scanbench).
 bench-scan:
-	go test -run '^$$' -count 3 -benchtime 2x -bench ScanThroughput ./internal/scan | tee -a $(BENCH_OUT)
-	go run ./tools/scanbench | tee -a $(BENCH_OUT)
+	$(call stamp,scan)
+	go test -run '^$$' -count 3 -benchtime 2x -bench ScanThroughput ./internal/scan $(call out,scan)
+	go run ./tools/scanbench $(call out,scan)
+	$(report)
 
 # Backups: shipping lag at 500 writes/s, restore of 1,000,000 customers on
 # SQLite beside Litestream (a separate binary, never a dependency:
 # go install github.com/benbjohnson/litestream/cmd/litestream@v0.5.18), and
 # snapshot MB/s beside a file copy of the same database.
 bench-backup:
-	go test -run '^$$' -count 3 -benchtime 1x -timeout 20m -bench ShipLag ./internal/backup | tee -a $(BENCH_OUT)
+	$(call stamp,backup)
+	go test -run '^$$' -count 3 -benchtime 1x -timeout 20m -bench ShipLag ./internal/backup $(call out,backup)
 	SECURECART_BENCH_RESTORE_ROWS=1000000 go test -run '^$$' -count 3 -benchtime 1x -timeout 60m \
-		-bench 'Restore|Snapshot' ./internal/backup | tee -a $(BENCH_OUT)
+		-bench 'Restore|Snapshot' ./internal/backup $(call out,backup)
+	$(report)
 
 # The audit log: durable appends at 1, 16 and 256 writers beside raw
-# fsynced appends of the same frames, and verification beside SHA-256.
+# fsynced appends of the same frames, verification beside SHA-256, and GET
+# customer through the API with the trail beside a no-op sink.
 bench-audit:
-	go test -run '^$$' -count 5 -benchtime 2s -bench 'AuditAppend|AuditRawAppend' ./internal/audit | tee -a $(BENCH_OUT)
-	go test -run '^$$' -count 5 -benchtime 3x -bench 'AuditVerify|AuditSHA256' ./internal/audit | tee -a $(BENCH_OUT)
+	$(call stamp,audit)
+	go test -run '^$$' -count 5 -benchtime 2s -bench 'AuditAppend|AuditRawAppend' ./internal/audit $(call out,audit)
+	go test -run '^$$' -count 5 -benchtime 3x -bench 'AuditVerify|AuditSHA256' ./internal/audit $(call out,audit)
+	go test -run '^$$' -count 5 -benchtime 2s -bench 'GetCustomerAudit' ./internal/server $(call out,audit)
+	$(report)

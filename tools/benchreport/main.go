@@ -8,15 +8,16 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // result is one benchmark's metrics by unit ("ns/op", "ops/s", ...).
@@ -110,15 +111,55 @@ func num(v float64) string {
 	return strconv.FormatFloat(v, 'f', 3, 64)
 }
 
+// run is one raw output file: the make target that wrote it and the
+// "# measured" line at its head.
+type run struct{ target, measured string }
+
+// readRuns concatenates the named files (standard input if none) and
+// returns their runs.
+func readRuns(paths []string) (io.Reader, []run, error) {
+	if len(paths) == 0 {
+		return os.Stdin, nil, nil
+	}
+	var all []byte
+	var runs []run
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		rn := run{target: "bench-" + strings.TrimSuffix(filepath.Base(p), ".txt"), measured: "unknown"}
+		if first, _, _ := strings.Cut(string(b), "\n"); strings.HasPrefix(first, "# measured ") {
+			rn.measured = strings.TrimPrefix(first, "# measured ")
+		}
+		runs = append(runs, rn)
+		all = append(append(all, b...), '\n')
+	}
+	return bytes.NewReader(all), runs, nil
+}
+
 func main() {
-	res, order, cpu := parse(os.Stdin)
+	in, runs, err := readRuns(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	res, order, cpu := parse(in)
 	r := &report{w: os.Stdout, res: res}
 	w := r.w
 	fmt.Fprintf(w, "# Benchmarks\n\n")
-	fmt.Fprintf(w, "Measured %s on %s (%d cores), %s. Every figure and its baseline come from the same run;\n"+
+	fmt.Fprintf(w, "Measured on %s (%d cores), %s. Every figure and its baseline come from the same run;\n"+
 		"where a benchmark ran several times (go test -count), the table shows the median.\n",
-		time.Now().UTC().Format("2006-01-02"), cpu, runtime.NumCPU(), runtime.Version())
-	fmt.Fprintf(w, "Reproduce with `make bench` (PostgreSQL at 127.0.0.1:5432; see the Makefile for the sizes).\n\n")
+		cpu, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(w, "Reproduce with `make bench`, or one section with the make target named below (PostgreSQL at\n"+
+		"127.0.0.1:5432; see the Makefile for the sizes). The raw output of each target is in docs/bench/.\n\n")
+	if len(runs) > 0 {
+		fmt.Fprintf(w, "| target | measured (UTC), load average over 1, 5 and 15 minutes |\n|---|---|\n")
+		for _, rn := range runs {
+			fmt.Fprintf(w, "| `make %s` | %s |\n", rn.target, rn.measured)
+		}
+		fmt.Fprintln(w)
+	}
 
 	fmt.Fprintf(w, "## Sealing a 64-byte field\n\n")
 	fmt.Fprintf(w, "| operation | SecureCart | baseline | ratio | target | |\n|---|---|---|---|---|---|\n")

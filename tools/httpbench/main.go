@@ -19,7 +19,7 @@
 // requests/s and the 99th percentile latency, so that tools/benchreport
 // reads them beside the Go benchmarks. Run it from the module root:
 //
-//	go run ./tools/httpbench >> bench.out
+//	go run ./tools/httpbench >> docs/bench/http.txt
 package main
 
 import (

@@ -10,7 +10,7 @@
 //
 // It prints benchmark lines that tools/benchreport reads:
 //
-//	go run ./tools/scanbench | tee -a bench.out
+//	go run ./tools/scanbench >> docs/bench/scan.txt
 //
 // gitleaks is not a dependency of SecureCart: install it apart
 // (go install github.com/zricethezav/gitleaks/v8@v8.30.1) and name it
