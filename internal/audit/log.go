@@ -112,10 +112,13 @@ type Log struct {
 	cpErr   error
 }
 
+// pending is one queued record: Append waits on done, AppendAsync's
+// caller is called back through then.
 type pending struct {
 	rec  []byte
 	leaf []byte
 	done chan result
+	then func(seq uint64, err error)
 }
 
 type result struct {

@@ -18,32 +18,67 @@ import (
 // or the context's error. After a context error the record may still be
 // written later.
 func (l *Log) Append(ctx context.Context, r *Record) (uint64, error) {
-	red, scanned := r.redact()
-	rec, err := red.appendEncode(make([]byte, 0, 512), scanned)
+	p, err := newPending(r)
 	if err != nil {
 		return 0, err
 	}
-	p := &pending{rec: rec, leaf: leafHash(rec), done: make(chan result, 1)}
-
-	l.closeMu.RLock()
-	if l.closed {
-		l.closeMu.RUnlock()
-		return 0, ErrClosed
+	p.done = make(chan result, 1)
+	if err := l.enqueue(ctx, p); err != nil {
+		return 0, err
 	}
-	select {
-	case l.queue <- p:
-	case <-ctx.Done():
-		l.closeMu.RUnlock()
-		return 0, ctx.Err()
-	}
-	l.closeMu.RUnlock()
-
 	select {
 	case res := <-p.done:
 		return res.seq, res.err
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
+}
+
+// AppendAsync queues r to be written with the next batch and returns
+// without waiting for it; then is called, from the log's writer, with
+// what Append would have returned. It is for records nothing waits on,
+// such as the outcome of a request already answered: they share the
+// fsyncs of the records that are waited on. then must be quick. An error
+// returned means the record was not queued and then is not called.
+func (l *Log) AppendAsync(r *Record, then func(seq uint64, err error)) error {
+	p, err := newPending(r)
+	if err != nil {
+		return err
+	}
+	p.then = then
+	return l.enqueue(context.Background(), p)
+}
+
+func newPending(r *Record) (*pending, error) {
+	red, scanned := r.redact()
+	rec, err := red.appendEncode(make([]byte, 0, 512), scanned)
+	if err != nil {
+		return nil, err
+	}
+	return &pending{rec: rec, leaf: leafHash(rec)}, nil
+}
+
+func (l *Log) enqueue(ctx context.Context, p *pending) error {
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	select {
+	case l.queue <- p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// answer tells p's appender how its write ended.
+func (p *pending) answer(res result) {
+	if p.then != nil {
+		p.then(res.seq, res.err)
+		return
+	}
+	p.done <- res
 }
 
 // write is the writer goroutine: it takes whatever appends are waiting and
@@ -95,7 +130,7 @@ func (l *Log) commit(batch []*pending) {
 		l.lastErr = err
 		l.mu.Unlock()
 		for _, p := range batch {
-			p.done <- result{err: err}
+			p.answer(result{err: err})
 		}
 	}
 	if l.segBroke {
@@ -149,7 +184,7 @@ func (l *Log) commit(batch []*pending) {
 	l.size, l.root, l.lastErr = l.tree.End(), root, nil
 	l.mu.Unlock()
 	for i, p := range batch {
-		p.done <- result{seq: first + uint64(i)}
+		p.answer(result{seq: first + uint64(i)})
 	}
 	if l.segOff >= l.opts.SegmentSize {
 		// On failure the current segment grows on; the next commit tries
