@@ -26,24 +26,26 @@
 // kind, roles), the source (address, TLS version, client certificate
 // subject, user agent), the action, the resource (type, id), the decision
 // (effect, policy ids), the outcome (HTTP status, error code), the request
-// id and the names of the classified fields returned in clear. No field
+// id, the purpose the caller stated (a detokenization must state one, such
+// as "capture" or "refund") and the names of the classified fields
+// returned in clear. No field
 // carries a value read or written. Append first applies Record.Redact,
 // which masks whatever package scan detects (card numbers, email
 // addresses, phone numbers, secrets) in every string; Encode then refuses
 // a string in which scan still finds something.
 //
-// The encoding, version 1, is canonical (one record has one encoding):
+// The encoding, version 2, is canonical (one record has one encoding):
 //
-//	version      1 byte, 1
+//	version      1 byte, 2
 //	phase        1 byte, 1 request, 2 outcome
 //	time         8 bytes, nanoseconds since 1970 UTC, at most 2^62
 //	request seq  8 bytes (outcome records; 0 in request records)
 //	tls version  2 bytes (0x0303 is TLS 1.2)
 //	status       2 bytes (0 in request records, else 100 to 599)
 //	effect       1 byte, 0 none, 1 allow, 2 deny
-//	10 strings   request id, principal id, principal kind, source address,
+//	11 strings   request id, principal id, principal kind, source address,
 //	             client certificate, user agent, action, resource type,
-//	             resource id, error code
+//	             resource id, error code, purpose
 //	3 lists      roles, policies, fields: a count, then strings, sorted
 //	             and without duplicates
 //
@@ -52,6 +54,10 @@
 // bytes and no spaces, or for the certificate subject and user agent,
 // MaxText bytes. A list has at most MaxList entries; a record at most
 // MaxRecordSize bytes. Decode accepts exactly what Encode produces.
+//
+// Version 1, written before records had a purpose, is the same without
+// the purpose string. Decode reads it, and a record read from it encodes
+// again as version 1, so logs written before stay verifiable.
 //
 // # Files
 //

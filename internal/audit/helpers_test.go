@@ -51,6 +51,9 @@ func sampleRecord(i int) *Record {
 		Decision: Decision{Effect: EffectAllow, Policies: []string{"app-service-customers"}},
 		Fields:   []string{"customer.email", "customer.name"},
 	}
+	if i%4 == 2 {
+		r.Action, r.Resource, r.Purpose = "detokenize", Resource{Type: "CardToken", ID: fmt.Sprintf("tok_%d", i)}, "capture"
+	}
 	if i%2 == 1 {
 		r.Phase = PhaseOutcome
 		r.RequestSeq = uint64(i - 1)

@@ -28,7 +28,8 @@ const (
 
 // OCSF returns the record as an OCSF API Activity (class 6003) event.
 // What OCSF has no attribute for (the phase, the decision and its
-// policies, the fields returned in clear) is under "unmapped".
+// policies, the stated purpose, the fields returned in clear) is under
+// "unmapped".
 func OCSF(e Entry) map[string]any {
 	r := e.Record
 	activity := activityOf(r.Action)
@@ -74,6 +75,9 @@ func OCSF(e Entry) map[string]any {
 			"policies":        nonNil(r.Decision.Policies),
 			"fields_in_clear": nonNil(r.Fields),
 		},
+	}
+	if r.Purpose != "" {
+		ev["unmapped"].(map[string]any)["purpose"] = r.Purpose
 	}
 	if src := endpoint(r.Source.Address); src != nil {
 		ev["src_endpoint"] = src

@@ -119,6 +119,7 @@ type Filter struct {
 	Action       string
 	ResourceType string
 	ResourceID   string
+	Purpose      string
 	Outcome      string
 	// Since and Until bound the record time: Since <= time < Until.
 	Since, Until time.Time
@@ -131,6 +132,7 @@ func (f *Filter) Match(r *Record) bool {
 		f.Action != "" && r.Action != f.Action,
 		f.ResourceType != "" && r.Resource.Type != f.ResourceType,
 		f.ResourceID != "" && r.Resource.ID != f.ResourceID,
+		f.Purpose != "" && r.Purpose != f.Purpose,
 		!f.Since.IsZero() && r.Time.Before(f.Since),
 		!f.Until.IsZero() && !r.Time.Before(f.Until):
 		return false

@@ -41,8 +41,10 @@ func TestQuery(t *testing.T) {
 	}{
 		{"all", Filter{}, func(int, *Record) bool { return true }},
 		{"principal", Filter{PrincipalID: "prn_3"}, func(i int, _ *Record) bool { return i%7 == 3 }},
-		{"resource", Filter{ResourceType: "Customer", ResourceID: "cus_42"}, func(i int, _ *Record) bool { return i == 42 }},
-		{"action", Filter{Action: "readCustomer"}, func(int, *Record) bool { return true }},
+		{"resource", Filter{ResourceType: "Customer", ResourceID: "cus_41"}, func(i int, _ *Record) bool { return i == 41 }},
+		{"action", Filter{Action: "readCustomer"}, func(i int, _ *Record) bool { return i%4 != 2 }},
+		{"purpose", Filter{Purpose: "capture"}, func(i int, _ *Record) bool { return i%4 == 2 }},
+		{"no such purpose", Filter{Purpose: "refund"}, func(int, *Record) bool { return false }},
 		{"no such action", Filter{Action: "eraseCustomer"}, func(int, *Record) bool { return false }},
 		{"denied", Filter{Outcome: OutcomeDenied}, func(i int, _ *Record) bool { return i%10 == 3 }},
 		{"failure", Filter{Outcome: OutcomeFailure}, func(i int, _ *Record) bool { return i%10 == 3 }},
@@ -122,6 +124,22 @@ func TestOCSF(t *testing.T) {
 		ev.TLS.Version != "1.3" || len(ev.Resources) != 1 || ev.Resources[0].UID != "cus_3" ||
 		ev.Metadata.Version != OCSFVersion || ev.Metadata.Sequence != 3 {
 		t.Fatalf("OCSF event %s", b)
+	}
+	b, err = MarshalOCSF(Entry{Seq: 2, Record: sampleRecord(2)}) // a detokenization
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withPurpose struct {
+		Unmapped struct {
+			Purpose string `json:"purpose"`
+		} `json:"unmapped"`
+		Resources []struct{ Type, UID string } `json:"resources"`
+	}
+	if err := json.Unmarshal(b, &withPurpose); err != nil {
+		t.Fatal(err)
+	}
+	if withPurpose.Unmapped.Purpose != "capture" || withPurpose.Resources[0].UID != "tok_2" {
+		t.Fatalf("OCSF event of a detokenization %s", b)
 	}
 	for action, want := range map[string]int{"createOrder": 1, "listOrders": 2, "updateProduct": 3,
 		"eraseCustomer": 4, "rotateKeys": 99, "detokenize": 2} {

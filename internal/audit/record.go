@@ -73,9 +73,17 @@ type Record struct {
 	Resource   Resource
 	Decision   Decision
 	Outcome    Outcome
+	// Purpose is the purpose the caller stated for the action, a short
+	// name such as "capture" or "refund" (a detokenization must state
+	// one); empty when none was asked for.
+	Purpose string
 	// Fields names the classified fields returned in clear (names only,
 	// such as "customer.email").
 	Fields []string
+
+	// legacy marks a record decoded from a version 1 encoding, which has
+	// no purpose: it encodes again as version 1, byte for byte.
+	legacy bool
 }
 
 // Principal is who acted.
@@ -116,8 +124,9 @@ type Outcome struct {
 // Encoding limits. A record that exceeds one is refused by Encode and by
 // Decode.
 const (
-	// Version is the first byte of every encoded record.
-	Version = 1
+	// Version is the first byte of every record Encode writes. Decode
+	// also reads version 1, the same layout without the purpose.
+	Version = 2
 	// MaxRecordSize bounds an encoded record.
 	MaxRecordSize = 8192
 	// MaxText bounds the free-form fields: user agent and certificate
@@ -161,7 +170,12 @@ var strFields = []strField{
 	{"resource type", name, func(r *Record) *string { return &r.Resource.Type }},
 	{"resource id", name, func(r *Record) *string { return &r.Resource.ID }},
 	{"error code", name, func(r *Record) *string { return &r.Outcome.ErrorCode }},
+	{"purpose", name, func(r *Record) *string { return &r.Purpose }},
 }
+
+// legacyStrings is the number of strings in a version 1 encoding: all but
+// the purpose.
+const legacyStrings = 10
 
 type listField struct {
 	label string
@@ -176,10 +190,10 @@ var listFields = []listField{
 
 // strs returns the string fields in strFields order, without taking r's
 // address (which would move r to the heap on the append path).
-func (r *Record) strs() [10]string {
-	return [10]string{r.RequestID, r.Principal.ID, r.Principal.Kind, r.Source.Address,
+func (r *Record) strs() [11]string {
+	return [11]string{r.RequestID, r.Principal.ID, r.Principal.Kind, r.Source.Address,
 		r.Source.ClientCert, r.Source.UserAgent, r.Action, r.Resource.Type, r.Resource.ID,
-		r.Outcome.ErrorCode}
+		r.Outcome.ErrorCode, r.Purpose}
 }
 
 // lists returns the list fields in listFields order.
@@ -276,6 +290,9 @@ func (r *Record) check(scanned bool) error {
 	}
 	if r.Action == "" {
 		return invalid("no action")
+	}
+	if r.legacy && r.Purpose != "" {
+		return invalid("a version 1 record has no purpose")
 	}
 	for i, s := range r.strs() {
 		if scanned {
@@ -406,13 +423,18 @@ func (r *Record) appendEncode(b []byte, scanned bool) ([]byte, error) {
 		return nil, err
 	}
 	start := len(b)
-	b = append(b, Version, byte(c.Phase))
+	version, nstr := byte(Version), len(strFields)
+	if c.legacy {
+		version, nstr = 1, legacyStrings
+	}
+	b = append(b, version, byte(c.Phase))
 	b = binary.BigEndian.AppendUint64(b, uint64(c.Time.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, c.RequestSeq)
 	b = binary.BigEndian.AppendUint16(b, c.Source.TLSVersion)
 	b = binary.BigEndian.AppendUint16(b, uint16(c.Outcome.Status))
 	b = append(b, byte(c.Decision.Effect))
-	for _, s := range c.strs() {
+	strs := c.strs()
+	for _, s := range strs[:nstr] {
 		b = appendString(b, s)
 	}
 	for _, l := range c.lists() {
@@ -480,10 +502,14 @@ func Decode(b []byte) (*Record, error) {
 	if len(b) < fixedSize {
 		return nil, invalid("truncated")
 	}
-	if b[0] != Version {
+	if b[0] != Version && b[0] != 1 {
 		return nil, invalid("unknown version %d", b[0])
 	}
-	r := &Record{Phase: Phase(b[1])}
+	r := &Record{Phase: Phase(b[1]), legacy: b[0] == 1}
+	nstr := len(strFields)
+	if r.legacy {
+		nstr = legacyStrings
+	}
 	ns := binary.BigEndian.Uint64(b[2:])
 	if ns > 1<<62 {
 		return nil, invalid("time out of range")
@@ -495,7 +521,7 @@ func Decode(b []byte) (*Record, error) {
 	r.Decision.Effect = Effect(b[22])
 
 	d := &decoder{b: b[fixedSize:]}
-	for _, f := range strFields {
+	for _, f := range strFields[:nstr] {
 		limit := MaxName
 		if f.kind == text {
 			limit = MaxText

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,8 @@ func TestRecordRoundTrip(t *testing.T) {
 			t.Fatalf("record %d: encode(decode(b)) differs: %v", i, err)
 		}
 		if d.Resource != r.Resource || d.Principal.ID != r.Principal.ID || !d.Time.Equal(r.Time) ||
-			d.Outcome != r.Outcome || d.Phase != r.Phase || d.RequestSeq != r.RequestSeq {
+			d.Outcome != r.Outcome || d.Phase != r.Phase || d.RequestSeq != r.RequestSeq ||
+			d.Purpose != r.Purpose {
 			t.Fatalf("record %d decoded as %+v", i, d)
 		}
 	}
@@ -65,6 +67,10 @@ func TestEncodeRejects(t *testing.T) {
 		"long name":             func(r *Record) { r.Resource.ID = long },
 		"long user agent":       func(r *Record) { r.Source.UserAgent = strings.Repeat("a", MaxText+1) },
 		"space in a name":       func(r *Record) { r.Action = "read customer" },
+		"space in the purpose":  func(r *Record) { r.Purpose = "monthly capture" },
+		"long purpose":          func(r *Record) { r.Purpose = long },
+		"card number purpose":   func(r *Record) { r.Purpose = "4111111111111111" },
+		"legacy with purpose":   func(r *Record) { r.legacy, r.Purpose = true, "refund" },
 		"control character":     func(r *Record) { r.Source.UserAgent = "a\nb" },
 		"invalid UTF-8":         func(r *Record) { r.Source.UserAgent = "a\xffb" },
 		"empty role":            func(r *Record) { r.Principal.Roles = []string{""} },
@@ -92,10 +98,14 @@ func TestDecodeRejects(t *testing.T) {
 	edit := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
 	// The request id's length byte sits right after the fixed part.
 	cases := map[string][]byte{
-		"empty":          nil,
-		"truncated":      good[:len(good)-1],
-		"trailing":       append(bytes.Clone(good), 0),
-		"version 2":      edit(func(b []byte) []byte { b[0] = 2; return b }),
+		"empty":     nil,
+		"truncated": good[:len(good)-1],
+		"trailing":  append(bytes.Clone(good), 0),
+		"version 0": edit(func(b []byte) []byte { b[0] = 0; return b }),
+		"version 3": edit(func(b []byte) []byte { b[0] = 3; return b }),
+		// Version 1 has no purpose: the last string would be read as the
+		// roles count and the lists would not add up.
+		"version 1":      edit(func(b []byte) []byte { b[0] = 1; return b }),
 		"phase 0":        edit(func(b []byte) []byte { b[1] = 0; return b }),
 		"time overflows": edit(func(b []byte) []byte { binary.BigEndian.PutUint64(b[2:], 1<<63); return b }),
 		"effect 9":       edit(func(b []byte) []byte { b[22] = 9; return b }),
@@ -137,6 +147,54 @@ func TestDecodeRejects(t *testing.T) {
 	}
 }
 
+// TestLegacyRecord reads a version 1 record, written before records had a
+// purpose, and gets its bytes back from Encode.
+func TestLegacyRecord(t *testing.T) {
+	r := sampleRecord(3)
+	r.legacy = true
+	v1, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.legacy = false
+	v2, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1[0] != 1 || v2[0] != Version || len(v2) != len(v1)+1 {
+		t.Fatalf("version 1 is %d bytes (version %d), version 2 %d bytes", len(v1), v1[0], len(v2))
+	}
+	d, err := Decode(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Purpose != "" || d.Action != r.Action || d.Resource != r.Resource {
+		t.Fatalf("decoded %+v", d)
+	}
+	again, err := d.Encode()
+	if err != nil || !bytes.Equal(again, v1) {
+		t.Fatalf("version 1 record encodes as %x (%v), want %x", again, err, v1)
+	}
+	// The fuzz seeds of version 1 still decode.
+	seed, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzDecode", "request"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lit, ok := strings.CutPrefix(strings.TrimSpace(strings.SplitN(string(seed), "\n", 2)[1]), "[]byte(")
+	if !ok {
+		t.Fatalf("seed: %.40s", seed)
+	}
+	b, err := strconv.Unquote(strings.TrimSuffix(lit, ")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := Decode([]byte(b)); err != nil || b[0] != 1 {
+		t.Fatalf("version 1 seed: %v (version %d)", err, b[0])
+	} else if again, _ := d.Encode(); !bytes.Equal(again, []byte(b)) {
+		t.Fatal("version 1 seed does not encode back")
+	}
+}
+
 // seededPII are values a request may carry that must never reach a
 // record, each with the part that must not appear.
 var seededPII = []struct{ value, core string }{
@@ -159,8 +217,8 @@ func TestNoSensitiveDataInRecords(t *testing.T) {
 	l := openTestLog(t, dir, k, nil)
 	for i, pii := range seededPII {
 		v := pii.value
-		for j := range 6 {
-			r := sampleRecord(i*6 + j)
+		for j := range 7 {
+			r := sampleRecord(i*7 + j)
 			switch j {
 			case 0:
 				r.Source.UserAgent = "Mozilla/5.0 " + v
@@ -174,6 +232,8 @@ func TestNoSensitiveDataInRecords(t *testing.T) {
 				r.RequestID = v
 			case 5:
 				r.Source.Address = v
+			case 6:
+				r.Purpose = v
 			}
 			if _, err := l.Append(t.Context(), r); err != nil {
 				t.Fatalf("append with %q in field %d: %v", v, j, err)
@@ -209,7 +269,7 @@ func TestNoSensitiveDataInRecords(t *testing.T) {
 		}
 		n++
 	}
-	if n != 6*len(seededPII) {
+	if n != 7*len(seededPII) {
 		t.Fatalf("%d records", n)
 	}
 }

@@ -48,7 +48,9 @@ type trail struct {
 	res     resource
 	// subject, if set, is what the records name as the resource instead
 	// of the one decided on, such as the token a detokenization opens.
-	subject  *audit.Resource
+	subject *audit.Resource
+	// purpose is the purpose the caller stated, if the action asks for one.
+	purpose  string
 	decision policy.Decision
 	fields   []string
 	errCode  string
@@ -136,6 +138,7 @@ func (a *API) record(c *call, phase audit.Phase) *audit.Record {
 			UserAgent: c.r.UserAgent()},
 		Action:   c.trail.action,
 		Resource: audit.Resource{Type: c.trail.res.typ, ID: c.trail.res.id},
+		Purpose:  c.trail.purpose,
 		Fields:   c.trail.fields,
 	}
 	if c.trail.subject != nil {
@@ -192,7 +195,8 @@ type auditItem struct {
 		Status    int    `json:"status"`
 		ErrorCode string `json:"error_code,omitempty"`
 	} `json:"outcome,omitempty"`
-	Fields []string `json:"fields_in_clear,omitempty"`
+	Purpose string   `json:"purpose,omitempty"`
+	Fields  []string `json:"fields_in_clear,omitempty"`
 }
 
 func newAuditItem(e audit.Entry) auditItem {
@@ -213,7 +217,7 @@ func newAuditItem(e audit.Entry) auditItem {
 			ErrorCode string `json:"error_code,omitempty"`
 		}{r.Outcome.Status, r.Outcome.ErrorCode}
 	}
-	it.Fields = r.Fields
+	it.Purpose, it.Fields = r.Purpose, r.Fields
 	return it
 }
 
@@ -234,7 +238,8 @@ func (a *API) auditTrail(c *call) {
 		return
 	}
 	f := audit.Filter{PrincipalID: q.Get("principal"), Action: q.Get("action"),
-		ResourceType: q.Get("resource_type"), ResourceID: q.Get("resource_id"), Outcome: q.Get("outcome")}
+		ResourceType: q.Get("resource_type"), ResourceID: q.Get("resource_id"), Purpose: q.Get("purpose"),
+		Outcome: q.Get("outcome")}
 	switch f.Outcome {
 	case "", audit.OutcomeSuccess, audit.OutcomeFailure, audit.OutcomeDenied:
 	default:

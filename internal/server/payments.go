@@ -143,6 +143,7 @@ func (a *API) detokenize(c *call) {
 		return
 	}
 	c.trail.subject = &audit.Resource{Type: "CardToken", ID: in.Token}
+	c.trail.purpose = in.Purpose
 	if !a.allowed(c, policy.Detokenize, vaultRes) {
 		c.problem(ProblemForbidden)
 		return
