@@ -152,7 +152,8 @@ func checkOrder(n *NewOrder) error {
 // CreateOrder places an order: it prices the lines from the catalogue,
 // takes the stock (ErrInsufficientStock if any line lacks it) and stores the
 // order with its notes sealed under the customer's data key, all in one
-// transaction.
+// transaction. A payment token must be live in the vault: not unknown,
+// deleted, expired or used up.
 func (s *Store) CreateOrder(ctx context.Context, n NewOrder) (*Order, error) {
 	if err := checkOrder(&n); err != nil {
 		return nil, err
@@ -187,6 +188,11 @@ func (s *Store) CreateOrder(ctx context.Context, n NewOrder) (*Order, error) {
 		}
 		if err != nil {
 			return err
+		}
+		if n.PaymentToken != "" {
+			if err := w.checkCardLive(ctx, n.PaymentToken, now); err != nil {
+				return err
+			}
 		}
 		for _, l := range n.Lines {
 			line, err := w.takeStock(ctx, l, n.Currency)

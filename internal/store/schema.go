@@ -194,4 +194,18 @@ CREATE TABLE vault_cards (
 CREATE INDEX vault_cards_fingerprint ON vault_cards (fingerprint);
 `,
 	},
+	{
+		// The sweep of dead tokens reads these; only tokens with a time to
+		// live or a use are indexed, so other tokens cost nothing more.
+		Version: 7,
+		Name:    "vault token sweep",
+		SQLite: `
+CREATE INDEX vault_cards_expires ON vault_cards (expires_at) WHERE expires_at > 0;
+CREATE INDEX vault_cards_used ON vault_cards (used_at) WHERE used_at > 0;
+`,
+		Postgres: `
+CREATE INDEX vault_cards_expires ON vault_cards (expires_at) WHERE expires_at > 0;
+CREATE INDEX vault_cards_used ON vault_cards (used_at) WHERE used_at > 0;
+`,
+	},
 }

@@ -280,6 +280,63 @@ func (s *Store) liveCard(ctx context.Context, token string) (*cardRow, error) {
 	return &r, nil
 }
 
+// checkCardLive refuses, inside w, a token that no order may refer to:
+// unknown, deleted, expired or used up, without saying which.
+func (w *wtx) checkCardLive(ctx context.Context, token string, now int64) error {
+	var used, expires int64
+	err := w.QueryRow(ctx, "SELECT used_at, expires_at FROM vault_cards WHERE id = ?", token).Scan(&used, &expires)
+	if errors.Is(err, sqldb.ErrNoRows) || (err == nil && (used != 0 || (expires != 0 && expires <= now))) {
+		return invalid("payment_token", "not a live payment vault token")
+	}
+	return err
+}
+
+// SweepCards deletes up to limit tokens that can no longer be used (their
+// time to live has passed, or they were single-use and are used up),
+// destroying each one's data key as DeleteCard does. It returns how many
+// it deleted; a caller sweeps again while that is limit.
+func (s *Store) SweepCards(ctx context.Context, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	now := sqldb.Micros(s.now())
+	var tokens []string
+	err := s.db.Read(ctx, func(tx sqldb.Tx) error {
+		tokens = tokens[:0]
+		rows, err := tx.Query(ctx, "SELECT id FROM vault_cards WHERE (expires_at > 0 AND expires_at <= ?) "+
+			"OR used_at > 0 ORDER BY id LIMIT ?", now, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				return err
+			}
+			tokens = append(tokens, t)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep cards: %w", err)
+	}
+
+	n := 0
+	for _, t := range tokens {
+		err := s.DeleteCard(ctx, t)
+		if errors.Is(err, ErrNotFound) {
+			// Deleted by someone else since the query.
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("sweep cards: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
 func (s *Store) consumeCard(ctx context.Context, r *cardRow) error {
 	used := sqldb.Micros(s.now())
 	return s.write(ctx, func(w *wtx) error {
