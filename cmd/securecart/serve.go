@@ -26,6 +26,7 @@ import (
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/policy/versions"
 	"github.com/securecart/securecart/internal/server"
+	"github.com/securecart/securecart/internal/store"
 	"github.com/securecart/securecart/internal/tlsca"
 )
 
@@ -143,6 +144,31 @@ func newServeCmd(g *globals) *cobra.Command {
 // another node.
 const policyPoll = 5 * time.Second
 
+// sweepEvery is how often a node looks for the rows of erased customers
+// that an interrupted erasure left behind.
+const sweepEvery = 24 * time.Hour
+
+// sweepErased removes, at start and then every interval, the customer rows
+// whose data key was destroyed but whose row survived: a crash between the
+// two steps of an erasure leaves such a row, unreadable, until this runs.
+func sweepErased(ctx context.Context, s *store.Store, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := s.SweepErased(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("sweep erased customers", "err", err)
+		} else if n > 0 {
+			log.Info("removed rows of erased customers", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // serve runs the API on d until ctx ends. It prints the bootstrap admin key
 // the one time it is created, to out and never to the log.
 func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Writer, ready func(string)) error {
@@ -183,6 +209,7 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go d.Keys.Run(ctx, keys.Maintenance{})
+	go sweepErased(ctx, d.Store, sweepEvery, log.With("subsystem", "store"))
 	go pv.Poll(ctx, policyPoll, func(err error) { log.Warn("refresh policy set", "err", err) })
 	reload := make(chan struct{}, 1)
 	hup := make(chan os.Signal, 1)
