@@ -2,17 +2,21 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/securecart/securecart/internal/backup"
 	"github.com/securecart/securecart/internal/deploy"
+	"github.com/securecart/securecart/internal/objstore"
 	"github.com/securecart/securecart/internal/scan"
 	"github.com/securecart/securecart/internal/scan/objscan"
 	"github.com/securecart/securecart/internal/scan/report"
@@ -36,9 +40,10 @@ func newScanCmd(g *globals) *cobra.Command {
 		Use:   "scan [PATH...]",
 		Short: "Find card numbers, PII and secrets in files, folders, buckets or the store's free text",
 		Long: "Scan files and folders (gzip and zstd are read transparently, binary files skipped),\n" +
-			"with --bucket the objects of a bucket of the object storage, and with --store the\n" +
-			"store's product texts and order notes. Exits with status 1 when a finding is at or\n" +
-			"above --fail-on.",
+			"with --bucket BUCKET[/PREFIX] the objects of a bucket of the object storage (one of\n" +
+			"SecureCart's own, whose sealed objects are opened in memory, or any other, such as\n" +
+			"the shop's exports), and with --store the store's product texts and order notes.\n" +
+			"Exits with status 1 when a finding is at or above --fail-on.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && !f.store && len(f.buckets) == 0 {
 				return fmt.Errorf("scan: name a PATH, --bucket or --store")
@@ -84,7 +89,8 @@ func newScanCmd(g *globals) *cobra.Command {
 	fl.StringSliceVar(&f.detectors, "detectors", nil, "detectors to run (default all): "+strings.Join(scan.Detectors(), ", "))
 	fl.Float64Var(&f.minConfidence, "min-confidence", scan.DefaultMinConfidence, "drop findings less sure than this (0 to 1)")
 	fl.BoolVar(&f.store, "store", false, "scan the store's free-text fields (opens the deployment)")
-	fl.StringSliceVar(&f.buckets, "bucket", nil, "scan the objects of BUCKET[/PREFIX] of the configured object storage")
+	fl.StringSliceVar(&f.buckets, "bucket", nil, "scan the objects of BUCKET[/PREFIX] of the configured object storage: "+
+		"SecureCart's own ("+strings.Join(objstore.Buckets, ", ")+"; sealed objects opened in memory) or any other")
 	cmd.AddCommand(newScanHMACCmd())
 	return cmd
 }
@@ -164,10 +170,28 @@ func scanStore(cmd *cobra.Command, d *deploy.Deployment, sc *scan.Scanner, w rep
 }
 
 func scanBuckets(cmd *cobra.Command, g *globals, sc *scan.Scanner, w report.Writer, targets []string) error {
-	st, err := deploy.OpenObjects(cmd.Context(), g.cfg)
+	ctx := cmd.Context()
+	obj, err := deploy.OpenObjects(ctx, g.cfg)
 	if err != nil {
 		return err
 	}
+	st, ok := obj.(objscan.Storage)
+	if !ok {
+		return fmt.Errorf("scan bucket: the object storage cannot list other buckets")
+	}
+	var objects []objstore.Info
+	for _, t := range targets {
+		target, err := objscan.ParseTarget(t)
+		if err != nil {
+			return err
+		}
+		infos, err := objscan.List(ctx, st, target)
+		if err != nil {
+			return err
+		}
+		objects = append(objects, infos...)
+	}
+
 	var werr error
 	emit := func(f scan.Finding) {
 		if werr == nil {
@@ -179,16 +203,47 @@ func scanBuckets(cmd *cobra.Command, g *globals, sc *scan.Scanner, w report.Writ
 			werr = w.Object(o)
 		}
 	}
-	for _, t := range targets {
-		bucket, prefix, err := objscan.ParseTarget(t)
-		if err != nil {
-			return err
-		}
-		if err := objscan.Scan(cmd.Context(), st, bucket, prefix, sc, emit, done); err != nil {
-			return err
-		}
+	var progress func(int64)
+	if bar := newScanBar(cmd.ErrOrStderr(), objscan.Size(objects)); bar != nil {
+		progress = func(n int64) { bar.Add64(n) }
+		defer func() {
+			bar.Finish()
+			fmt.Fprintln(cmd.ErrOrStderr())
+		}()
+	}
+	open, closeOpener := sealedOpener(g)
+	defer closeOpener()
+	if err := objscan.Scan(ctx, st, objects, sc, open, progress, emit, done); err != nil {
+		return err
 	}
 	return werr
+}
+
+// sealedOpener opens the objects SecureCart sealed, in memory, with the
+// deployment's keys: the backups bucket's segments, snapshot parts and
+// manifests. The deployment is opened at the first sealed object, so a
+// scan of plain objects needs none. Close it with the returned func.
+func sealedOpener(g *globals) (objscan.Opener, func()) {
+	var (
+		d    *deploy.Deployment
+		derr error
+		once sync.Once
+	)
+	open := func(ctx context.Context, bucket, key string, sealed []byte) ([]byte, error) {
+		if bucket != objstore.Backups {
+			return nil, objscan.ErrNoOpener
+		}
+		once.Do(func() { d, derr = g.open(ctx) })
+		if derr != nil {
+			return nil, fmt.Errorf("open the deployment's keys: %w", derr)
+		}
+		return backup.OpenObject(ctx, d.Keys, key, sealed)
+	}
+	return open, func() {
+		if d != nil {
+			d.Close()
+		}
+	}
 }
 
 func newScanHMACCmd() *cobra.Command {

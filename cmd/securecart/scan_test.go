@@ -193,6 +193,69 @@ func TestScanBucket(t *testing.T) {
 	}
 }
 
+// TestScanBucketOpensBackups scans the backups bucket, whose objects
+// SecureCart sealed, and a bucket of the shop's beside it.
+func TestScanBucketOpensBackups(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	d := "--data-dir=" + dir
+	mustRun(t, d, "keys", "list")
+
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	dep, err := deploy.Open(ctx, cfg, deploy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dep.Store.CreateProduct(ctx, store.NewProduct{SKU: "GIFT-1", Name: "Gift card",
+		Description: "sample card 4539 1488 0343 6467", Price: 1200, Currency: "EUR", Stock: 5}); err != nil {
+		t.Fatal(err)
+	}
+	dep.Close()
+	mustRun(t, d, "backup", "snapshot")
+
+	exports := filepath.Join(dir, "objects", "shop-exports")
+	if err := os.MkdirAll(exports, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(exports, "users.csv"), []byte("mail,jane.doe@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := run(t, d, "scan", "--bucket", "backups", "--bucket", "shop-exports", "--format", "json", "--fail-on", "medium")
+	var found *report.FoundError
+	if !errors.As(err, &found) {
+		t.Fatalf("scan --bucket: %v\n%s", err, out)
+	}
+	var rep struct {
+		Findings []struct{ Detector, Object, Sample string }
+		Objects  []struct{ Name, Skipped string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out)
+	}
+	seen := map[string]bool{}
+	for _, f := range rep.Findings {
+		switch {
+		case f.Detector == "card" && strings.HasPrefix(f.Object, "objstore://backups/") && f.Sample == "••••6467":
+			seen["backup"] = true
+		case f.Object == "objstore://shop-exports/users.csv" && f.Sample == "j•••@example.com":
+			seen["export"] = true
+		}
+	}
+	if !seen["backup"] || !seen["export"] {
+		t.Errorf("findings %+v lack the card in the sealed backup or the email in the export", rep.Findings)
+	}
+	for _, o := range rep.Objects {
+		if strings.Contains(o.Skipped, "sealed") {
+			t.Errorf("%s was not opened: %s", o.Name, o.Skipped)
+		}
+	}
+	if strings.Contains(out, "4539") || strings.Contains(out, "jane.doe") {
+		t.Errorf("report shows a value in clear:\n%s", out)
+	}
+}
+
 func TestScanStore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	mustRun(t, "--data-dir="+dir, "keys", "list") // creates the deployment
