@@ -12,7 +12,9 @@ import (
 
 	"github.com/securecart/securecart/internal/identity"
 	"github.com/securecart/securecart/internal/keys"
+	"github.com/securecart/securecart/internal/payments"
 	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/policy/versions"
 	"github.com/securecart/securecart/internal/server"
 	"github.com/securecart/securecart/internal/sqldb/sqldbtest"
 	"github.com/securecart/securecart/internal/tlsca"
@@ -37,9 +39,10 @@ func (c chained) AuthenticateKey(ctx context.Context, key string) (server.Princi
 	return c.staticKeys.AuthenticateKey(ctx, key)
 }
 
-// newDirFixture serves the API with a real identity directory. The
-// isolation test makes more calls than a customer's default limit
-// allows; TestCustomerTokenRateLimit checks that limit.
+// newDirFixture serves the API with a real identity directory, the policy
+// store and the card vault. The isolation test makes more calls than a
+// customer's default limit allows; TestCustomerTokenRateLimit checks that
+// limit.
 func newDirFixture(t *testing.T, limit server.Limit) (*fixture, *identity.Directory) {
 	return newDirFixtureLimits(t, limit, map[string]server.Limit{policy.KindCustomer: {Rate: 1000, Burst: 1000}})
 }
@@ -56,7 +59,12 @@ func newDirFixtureLimits(t *testing.T, limit server.Limit, limits map[string]ser
 	if err != nil {
 		t.Fatal(err)
 	}
+	pv, err := versions.Open(context.Background(), h.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := server.New(server.Deps{Store: s, Policy: pe, Directory: dir, CA: ca, SignInLimit: limit, Limits: limits,
+		Policies: pv, Payments: payments.New(s),
 		Identity: chained{server.Directory{Dir: dir, CA: ca}, principals},
 		Networks: map[string][]netip.Prefix{policy.NetworkApplication: {netip.MustParsePrefix("127.0.0.0/8")}}})
 	srv := httptest.NewServer(api)
