@@ -23,7 +23,10 @@ type Custom struct {
 	// slower (a regular expression is some 100 times slower than the
 	// built-in detectors).
 	Prefix string `json:"prefix,omitempty"`
-	// Pattern is a Go regular expression (RE2 syntax).
+	// Pattern is a Go regular expression (RE2 syntax). When it has a
+	// group, the first group's text is the value: the validator checks
+	// it and the finding covers it ("iban: ?([A-Z0-9 ]+)"); otherwise
+	// the whole match is.
 	Pattern string `json:"pattern"`
 	// Keywords, when given, must occur (as words, ignoring case) within
 	// Distance bytes before the match.
@@ -91,8 +94,9 @@ func (c *Custom) find(text []byte) []Match {
 	}
 
 	if c.Prefix == "" {
-		for _, loc := range c.re.FindAllIndex(text, -1) {
-			add(loc[0], loc[1])
+		for _, loc := range c.re.FindAllSubmatchIndex(text, -1) {
+			start, end := c.value(loc)
+			add(start, end)
 		}
 		return out
 	}
@@ -102,12 +106,22 @@ func (c *Custom) find(text []byte) []Match {
 			break
 		}
 		k += from
-		if loc := c.re.FindIndex(text[k:min(len(text), k+maxCustomMatch)]); loc != nil {
-			add(k+loc[0], k+loc[1])
+		if loc := c.re.FindSubmatchIndex(text[k:min(len(text), k+maxCustomMatch)]); loc != nil {
+			start, end := c.value(loc)
+			add(k+start, k+end)
 		}
 		from = k + 1
 	}
 	return out
+}
+
+// value returns the span of the value in a match: the first group when
+// the pattern has one and it matched, else the whole match.
+func (c *Custom) value(loc []int) (int, int) {
+	if len(loc) >= 4 && loc[2] >= 0 {
+		return loc[2], loc[3]
+	}
+	return loc[0], loc[1]
 }
 
 // validators are the built-in checks a custom detector may name.

@@ -134,6 +134,8 @@
 //   - custom adds detectors: a name, a severity, a Go regular expression,
 //     keywords that must come within a distance before the match, and an
 //     optional validator from the built-in set (luhn, card, iban, ssn).
+//     When the expression has a group, the first group is the value the
+//     validator checks and the finding covers; otherwise the whole match.
 //     With a literal prefix, the expression runs only where a byte search
 //     finds the prefix, anchored there and over at most 256 bytes; without
 //     one it runs over the whole text, which is about a hundred times
