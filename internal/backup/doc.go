@@ -53,6 +53,24 @@
 // position into a scratch database and compares row counts and content
 // hashes table by table.
 //
+// Verify records its outcome in the live database (LastVerify), so the
+// schedule and the status outlive a restart.
+//
+// RestoreRecord brings one customer back into the live store as it was at
+// a point in time: it restores the backups to that point into a scratch
+// database, reads the customer there with the restored keys and writes it
+// over the live row, or inserts it again when the row is gone. It is an
+// ordinary store write with its change record. A customer erased since
+// then had its data key destroyed, and erasure is final: RestoreRecord
+// refuses it (store.ErrErased) even while the newest keystore snapshot
+// still holds the key.
+//
+// # Running
+//
+// A Runner runs the shipper, the snapshots and retention, and the
+// verification every VerifyInterval (weekly by default; at once for a
+// deployment never verified), and reports all of it in Status.
+//
 // Retention keeps the newest snapshot older than the window and everything
 // after it, so every point of the window stays restorable.
 //

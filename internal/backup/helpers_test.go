@@ -138,6 +138,7 @@ type workload struct {
 	customers []*store.Customer
 	products  []*store.Product
 	orders    []*store.Order
+	card      string // a live vault token the orders pay with
 	n         int
 }
 
@@ -188,8 +189,16 @@ func (w *workload) step() {
 	case op < 9:
 		c := w.customers[w.rng.IntN(len(w.customers))]
 		p := w.products[w.rng.IntN(len(w.products))]
+		if w.card == "" {
+			tok, err := s.PutCard(ctx, store.NewCard{PAN: "4111111111111111", ExpMonth: 12, ExpYear: 2040,
+				Brand: "visa", Fingerprint: []byte("workload card")})
+			if err != nil {
+				w.e.t.Fatalf("workload card: %v", err)
+			}
+			w.card = tok.Token
+		}
 		var o *store.Order
-		o, err = s.CreateOrder(ctx, store.NewOrder{CustomerID: c.ID, Currency: "EUR", PaymentToken: "tok_testtesttesttesttesttesttesttest",
+		o, err = s.CreateOrder(ctx, store.NewOrder{CustomerID: c.ID, Currency: "EUR", PaymentToken: w.card,
 			Notes: "leave at the door", Lines: []store.NewOrderLine{{SKU: p.SKU, Quantity: 1}}})
 		if err == nil {
 			w.orders = append(w.orders, o)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/securecart/securecart/internal/sqldb"
 )
@@ -70,12 +72,59 @@ func readShipped(ctx context.Context, db sqldb.DB) (int64, error) {
 }
 
 func writeShipped(ctx context.Context, db sqldb.DB, pos int64) error {
+	return setState(ctx, db, stateShipped, strconv.FormatInt(pos, 10))
+}
+
+func setState(ctx context.Context, db sqldb.DB, name, v string) error {
 	return db.Write(ctx, func(tx sqldb.Tx) error {
-		v := strconv.FormatInt(pos, 10)
-		n, err := tx.Exec(ctx, "UPDATE backup_state SET value = ? WHERE name = ?", v, stateShipped)
+		n, err := tx.Exec(ctx, "UPDATE backup_state SET value = ? WHERE name = ?", v, name)
 		if err == nil && n == 0 {
-			_, err = tx.Exec(ctx, "INSERT INTO backup_state (name, value) VALUES (?, ?)", stateShipped, v)
+			_, err = tx.Exec(ctx, "INSERT INTO backup_state (name, value) VALUES (?, ?)", name, v)
 		}
 		return err
 	})
+}
+
+const stateVerify = "last_verify"
+
+// VerifyRecord is the outcome of the last verification, kept in the
+// database so that the schedule and the status survive a restart.
+type VerifyRecord struct {
+	At      time.Time    `json:"at"`
+	Pos     int64        `json:"pos"`
+	OK      bool         `json:"ok"`
+	Error   string       `json:"error,omitempty"`
+	Elapsed float64      `json:"elapsed_seconds"`
+	Tables  []TableCheck `json:"tables,omitempty"`
+}
+
+// LastVerify returns the last verification recorded in db, or nil.
+func LastVerify(ctx context.Context, db sqldb.DB) (*VerifyRecord, error) {
+	if err := db.Migrate(ctx, Component, Migrations); err != nil {
+		return nil, fmt.Errorf("backup state: %w", err)
+	}
+	var v string
+	err := db.Read(ctx, func(tx sqldb.Tx) error {
+		return tx.QueryRow(ctx, "SELECT value FROM backup_state WHERE name = ?", stateVerify).Scan(&v)
+	})
+	if errors.Is(err, sqldb.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("backup state: %w", err)
+	}
+	var rec VerifyRecord
+	if err := json.Unmarshal([]byte(v), &rec); err != nil {
+		return nil, fmt.Errorf("backup state: last verification: %w", err)
+	}
+	return &rec, nil
+}
+
+// recordVerify stores a verification's outcome in db.
+func recordVerify(ctx context.Context, db sqldb.DB, rec VerifyRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return setState(ctx, db, stateVerify, string(b))
 }

@@ -22,24 +22,42 @@ type VerifyResult struct {
 
 // TableCheck is one table's comparison.
 type TableCheck struct {
-	Table          string
-	LiveRows       int64
-	RestoredRows   int64
-	LiveSHA256     string
-	RestoredSHA256 string
-	Match          bool
+	Table          string `json:"table"`
+	LiveRows       int64  `json:"live_rows"`
+	RestoredRows   int64  `json:"restored_rows"`
+	LiveSHA256     string `json:"live_sha256"`
+	RestoredSHA256 string `json:"restored_sha256"`
+	Match          bool   `json:"match"`
 }
 
 // Verify reads the live store's row counts and content hashes at its
 // current change position, waits up to wait for the backups to reach that
 // position, restores them exactly up to it into o.Target (a scratch
-// database) and compares. OK is true only when every table matches.
+// database) and compares. OK is true only when every table matches. The
+// outcome, a failure included, is recorded in live for LastVerify.
 func Verify(ctx context.Context, live sqldb.DB, o RestoreOptions, wait time.Duration) (VerifyResult, error) {
+	res, err := verify(ctx, live, o, wait)
+	if ctx.Err() != nil {
+		return res, err
+	}
+	rec := VerifyRecord{At: res.At, Pos: res.Pos, OK: err == nil && res.OK, Tables: res.Tables,
+		Elapsed: time.Since(res.At).Seconds()}
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	if rerr := recordVerify(ctx, live, rec); rerr != nil && err == nil {
+		err = fmt.Errorf("verify: record the result: %w", rerr)
+	}
+	return res, err
+}
+
+func verify(ctx context.Context, live sqldb.DB, o RestoreOptions, wait time.Duration) (VerifyResult, error) {
+	start := time.Now().UTC()
 	pos, want, err := store.Digest(ctx, live)
 	if err != nil {
-		return VerifyResult{}, err
+		return VerifyResult{At: start}, err
 	}
-	res := VerifyResult{Pos: pos, At: time.Now().UTC()}
+	res := VerifyResult{Pos: pos, At: start}
 	if err := waitShipped(ctx, o, pos, wait); err != nil {
 		return res, err
 	}

@@ -19,6 +19,12 @@
 //	rate_limited_total{role}                      requests refused by a limit
 //	seal_operations_total{op}                     "seal" or "open", see Read
 //	tls_handshake_errors_total                    failed TLS handshakes, see Read
+//	backup_shipping_lag_seconds                   age of the oldest unshipped change
+//	backup_shipped_position                       last change position shipped
+//	backup_shipping_failures                      shipping attempts failed in a row
+//	backup_last_snapshot_timestamp_seconds        newest snapshot, see ReadBackups
+//	backup_verify_last_timestamp_seconds          last backup verification
+//	backup_verify_last_success                    1 if it restored the live store exactly
 //
 // and the standard go_* and process_* collectors. The keystore and the TLS
 // listener count seals, opens and failed handshakes themselves, on their

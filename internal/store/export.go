@@ -311,7 +311,8 @@ func (l *Loader) Load(ctx context.Context, batches ...*Batch) error {
 }
 
 // Apply replays change records in order, in one transaction: an insert
-// must be new, an update replaces the whole row, a delete removes it.
+// puts its row in place of any row with its id, an update replaces the
+// whole row, a delete removes it.
 func (l *Loader) Apply(ctx context.Context, cs []Change) error {
 	type op struct {
 		c    Change
@@ -342,6 +343,15 @@ func (l *Loader) Apply(ctx context.Context, cs []Change) error {
 func applyOne(ctx context.Context, tx sqldb.Tx, c Change, cols []column) error {
 	switch c.Op {
 	case "insert":
+		// The logged row is the truth at this position: it replaces a row
+		// of the same id that a write outside the change log left behind,
+		// such as a row deleted by hand and then put back from a backup.
+		if id, _ := cols[0].value.(string); id != c.Key {
+			return errors.New("row id differs from the change's key")
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM "+c.Table+" WHERE id = ?", c.Key); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, multiInsert(c.Table, [][]column{cols}), flatArgs([][]column{cols})...)
 		return err
 	case "update":
