@@ -186,3 +186,65 @@ func TestConcurrentFirstReads(t *testing.T) {
 		}
 	}
 }
+
+// TestWritesGatherAfterSharedCommit checks the writer's wait: after a commit
+// that several writes shared, a write arriving soon after the next one
+// joins its commit; after a commit of one write, the next is not held back.
+func TestWritesGatherAfterSharedCommit(t *testing.T) {
+	db := open(t)
+	db.gap, db.maxWait = 2*time.Second, 4*time.Second
+	ctx := context.Background()
+	insert := func(k string) error {
+		return db.Write(ctx, func(tx sqldb.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO kv (k, v) VALUES (?, 1)", k)
+			return err
+		})
+	}
+
+	// A lone write after a lone write commits at once.
+	t0 := time.Now()
+	if err := insert("alone"); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Fatalf("a lone write waited %v", d)
+	}
+
+	// Two writes queued behind a held writer share a commit.
+	hold := make(chan struct{})
+	held := make(chan struct{})
+	errs := make(chan error, 3)
+	go func() {
+		errs <- db.Write(ctx, func(sqldb.Tx) error { close(held); <-hold; return nil })
+	}()
+	<-held
+	for _, k := range []string{"a", "b"} {
+		go func() { errs <- insert(k) }()
+	}
+	for len(db.queue) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The next write waits for one that comes 50 ms later.
+	before := db.commits.Load()
+	go func() { errs <- insert("c") }()
+	time.Sleep(50 * time.Millisecond)
+	if err := insert("d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if n := db.commits.Load() - before; n != 1 {
+		t.Fatalf("%d commits for two writes 50 ms apart after a shared commit, want 1", n)
+	}
+	if n := count(t, db); n != 5 {
+		t.Fatalf("%d rows, want 5", n)
+	}
+}
