@@ -100,27 +100,41 @@ func Verify(dir string, verifiers []note.Verifier, from []byte) (*Report, error)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("read checkpoints: %w", err)
 	}
-	cps := r.checkCheckpoints(data, verifiers)
+	var trusted Checkpoint
 	if from != nil {
-		trusted, err := OpenCheckpoint(from, verifiers...)
-		if err != nil {
+		if trusted, err = OpenCheckpoint(from, verifiers...); err != nil {
 			return nil, fmt.Errorf("trusted checkpoint: %w", err)
 		}
+	}
+	cps := r.checkCheckpoints(data, verifiers, trusted.Number)
+	if from != nil {
 		cps = r.checkTrusted(trusted, cps)
 	}
 	if err := r.checkRecords(dir, cps); err != nil {
 		return nil, err
 	}
+	if from != nil && trusted.Size < r.First {
+		r.add(Problem{Kind: Truncated, Seq: trusted.Size, Checkpoint: trusted.Number,
+			Detail: fmt.Sprintf("the directory starts at record %d, after the trusted checkpoint's %d records",
+				r.First, trusted.Size)})
+	}
 	return r, nil
 }
 
 // checkCheckpoints verifies the signature and sequence of each checkpoint
-// and returns those that verified.
-func (r *Report) checkCheckpoints(data []byte, verifiers []note.Verifier) []Checkpoint {
+// and returns those that verified. Numbering starts at 1, or, when trusted
+// is not 0 (verification from a trusted checkpoint), at any number up to
+// trusted: older checkpoints may have passed retention.
+func (r *Report) checkCheckpoints(data []byte, verifiers []note.Verifier, trusted uint64) []Checkpoint {
 	notes, torn := splitNotes(data)
 	var cps []Checkpoint
 	var prev Checkpoint
-	for _, n := range notes {
+	for i, n := range notes {
+		if i == 0 && trusted > 0 {
+			if c, err := OpenCheckpoint(n, verifiers...); err == nil && c.Number <= trusted {
+				prev.Number = c.Number - 1
+			}
+		}
 		want := prev.Number + 1
 		c, err := OpenCheckpoint(n, verifiers...)
 		if err != nil {
@@ -212,6 +226,11 @@ func (r *Report) checkRecords(dir string, cps []Checkpoint) error {
 			}
 			r.First, expect = rng.End(), rng.End()
 			for next < len(cps) && cps[next].Size <= expect {
+				if root, _ := tree.GetRootHash(nil); cps[next].Size == expect && !bytes.Equal(root, cps[next].Root) {
+					r.add(Problem{Kind: BadRecord, Seq: expect, Checkpoint: cps[next].Number,
+						Detail: "segment " + filepath.Base(s.path) + ": header does not match the checkpoint"})
+					stopped = true
+				}
 				next++
 			}
 		case rng.End() != expect:
@@ -225,6 +244,7 @@ func (r *Report) checkRecords(dir string, cps []Checkpoint) error {
 				Detail: "segment " + filepath.Base(s.path) + ": header does not match the records before it"}
 		}
 		if stopped {
+			f.Close()
 			break
 		}
 		last := i == len(segs)-1
