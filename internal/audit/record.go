@@ -156,21 +156,25 @@ type strField struct {
 	label string
 	kind  textKind
 	get   func(*Record) *string
+	// repeats says the field takes few distinct values, which the clean
+	// cache may remember; unique ones (request ids, addresses with their
+	// ports, resource ids) would only churn it.
+	repeats bool
 }
 
 // The string fields in their encoding order.
 var strFields = []strField{
-	{"request id", name, func(r *Record) *string { return &r.RequestID }},
-	{"principal id", name, func(r *Record) *string { return &r.Principal.ID }},
-	{"principal kind", name, func(r *Record) *string { return &r.Principal.Kind }},
-	{"source address", name, func(r *Record) *string { return &r.Source.Address }},
-	{"client certificate", text, func(r *Record) *string { return &r.Source.ClientCert }},
-	{"user agent", text, func(r *Record) *string { return &r.Source.UserAgent }},
-	{"action", name, func(r *Record) *string { return &r.Action }},
-	{"resource type", name, func(r *Record) *string { return &r.Resource.Type }},
-	{"resource id", name, func(r *Record) *string { return &r.Resource.ID }},
-	{"error code", name, func(r *Record) *string { return &r.Outcome.ErrorCode }},
-	{"purpose", name, func(r *Record) *string { return &r.Purpose }},
+	{"request id", name, func(r *Record) *string { return &r.RequestID }, false},
+	{"principal id", name, func(r *Record) *string { return &r.Principal.ID }, true},
+	{"principal kind", name, func(r *Record) *string { return &r.Principal.Kind }, true},
+	{"source address", name, func(r *Record) *string { return &r.Source.Address }, false},
+	{"client certificate", text, func(r *Record) *string { return &r.Source.ClientCert }, true},
+	{"user agent", text, func(r *Record) *string { return &r.Source.UserAgent }, true},
+	{"action", name, func(r *Record) *string { return &r.Action }, true},
+	{"resource type", name, func(r *Record) *string { return &r.Resource.Type }, true},
+	{"resource id", name, func(r *Record) *string { return &r.Resource.ID }, false},
+	{"error code", name, func(r *Record) *string { return &r.Outcome.ErrorCode }, true},
+	{"purpose", name, func(r *Record) *string { return &r.Purpose }, true},
 }
 
 // legacyStrings is the number of strings in a version 1 encoding: all but
@@ -231,19 +235,33 @@ func checkString(label string, k textKind, s string) error {
 // They are scanned as one text, a newline after each (no string holds a
 // newline, and no detector matches across one).
 func (r *Record) sensitive() bool {
+	return r.sensitiveOf(^uint16(0), true)
+}
+
+// sensitiveOf is sensitive over the string fields whose bit is set in
+// which (bit i for strFields[i]) and, if lists, the list entries not in
+// the clean cache.
+func (r *Record) sensitiveOf(which uint16, lists bool) bool {
 	bp := scanBufs.Get().(*[]byte)
 	defer scanBufs.Put(bp)
 	buf := (*bp)[:0]
-	for _, s := range r.strs() {
-		buf = append(append(buf, s...), '\n')
-	}
-	for _, l := range r.lists() {
-		for _, s := range l {
+	for i, s := range r.strs() {
+		if which&(1<<i) != 0 && s != "" {
 			buf = append(append(buf, s...), '\n')
 		}
 	}
+	if lists {
+		for _, l := range r.lists() {
+			for _, s := range l {
+				if which != ^uint16(0) && clean.has(name, s) {
+					continue
+				}
+				buf = append(append(buf, s...), '\n')
+			}
+		}
+	}
 	*bp = buf
-	return len(scan.Find(buf)) > 0
+	return len(buf) > 0 && len(scan.Find(buf)) > 0
 }
 
 var scanBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
@@ -358,11 +376,7 @@ func (r *Record) Redact() Record {
 // package scan, so that encoding need not scan it again.
 func (r *Record) redact() (c Record, scanned bool) {
 	c = *r
-	clean := true
-	for i, s := range c.strs() {
-		clean = clean && checkString("", strFields[i].kind, s) == nil
-	}
-	if clean && !c.sensitive() {
+	if c.isClean() {
 		return c, true
 	}
 	for _, f := range strFields {
@@ -391,6 +405,42 @@ func (r *Record) redact() (c Record, scanned bool) {
 		*p = s
 	}
 	return c, false
+}
+
+// isClean reports whether r's strings pass checkString and package scan
+// finds nothing in them or in its list entries. Strings the clean cache
+// knows are skipped, and those found clean that repeat are added to it.
+func (r *Record) isClean() bool {
+	var unknown uint16
+	for i, s := range r.strs() {
+		f := strFields[i]
+		if s == "" || f.repeats && clean.has(f.kind, s) {
+			continue
+		}
+		if checkString("", f.kind, s) != nil {
+			return false
+		}
+		unknown |= 1 << i
+	}
+	if r.sensitiveOf(unknown, true) {
+		return false
+	}
+
+	// Remember what was scanned and repeats. Looking each up again costs
+	// less than the scan it saves next time.
+	for i, s := range r.strs() {
+		if f := strFields[i]; unknown&(1<<i) != 0 && f.repeats && len(s) <= maxCleanLen {
+			clean.add(f.kind, s)
+		}
+	}
+	for _, l := range r.lists() {
+		for _, s := range l {
+			if len(s) <= maxCleanLen && checkString("", name, s) == nil && !clean.has(name, s) {
+				clean.add(name, s)
+			}
+		}
+	}
+	return true
 }
 
 // cut shortens s to at most n bytes on a rune boundary.

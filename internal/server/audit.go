@@ -104,7 +104,14 @@ func (a *API) recordRequest(c *call, action string, res resource, d policy.Decis
 	return true
 }
 
-// recordOutcome appends the call's outcome record in the background.
+// asyncAuditor is an Auditor that can also take a record without the
+// caller waiting for it (*audit.Log).
+type asyncAuditor interface {
+	AppendAsync(r *audit.Record, then func(seq uint64, err error)) error
+}
+
+// recordOutcome appends the call's outcome record without holding up the
+// answer.
 func (a *API) recordOutcome(c *call, status int) {
 	if a.d.Audit == nil || c.trail.failed {
 		return
@@ -112,13 +119,30 @@ func (a *API) recordOutcome(c *call, status int) {
 	rec := a.record(c, audit.PhaseOutcome)
 	rec.RequestSeq = c.trail.seq
 	rec.Outcome = audit.Outcome{Status: status, ErrorCode: c.trail.errCode}
+	lost := func(err error) {
+		if a.d.Metrics != nil {
+			a.d.Metrics.AuditUnavailable()
+		}
+		a.d.Logger.Warn("audit outcome record lost", "request_id", rec.RequestID, "err", err)
+	}
+	if async, ok := a.d.Audit.(asyncAuditor); ok {
+		a.outcomes.Add(1)
+		err := async.AppendAsync(rec, func(_ uint64, err error) {
+			defer a.outcomes.Done()
+			if err != nil {
+				lost(err)
+			}
+		})
+		if err != nil {
+			a.outcomes.Done()
+			lost(err)
+		}
+		return
+	}
 	ctx := context.WithoutCancel(c.ctx)
 	a.outcomes.Go(func() {
 		if _, err := a.d.Audit.Append(ctx, rec); err != nil {
-			if a.d.Metrics != nil {
-				a.d.Metrics.AuditUnavailable()
-			}
-			a.d.Logger.Warn("audit outcome record lost", "request_id", rec.RequestID, "err", err)
+			lost(err)
 		}
 	})
 }
