@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securecart/securecart/internal/config"
 	"github.com/securecart/securecart/internal/demo"
+	"github.com/securecart/securecart/internal/deploy"
+	"github.com/securecart/securecart/internal/sqldb"
 )
 
 // TestDemoServesOverTLS runs the demo command on a free port and uses the
@@ -58,6 +61,16 @@ func TestDemoServesOverTLS(t *testing.T) {
 	}
 	if len(creds.Roles) != 6 || creds.Roles["payment-provider"].CertFile == "" {
 		t.Fatalf("credentials: %+v", creds.Roles)
+	}
+	for _, role := range []string{"developer", "security", "dba", "app-service", "payment-provider", "admin"} {
+		if creds.Roles[role].APIKey == "" {
+			t.Errorf("no API key for %s", role)
+		}
+	}
+	if fi, err := os.Stat(creds.Roles["payment-provider"].KeyFile); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("client key file mode %v", fi.Mode().Perm())
 	}
 
 	caPEM, err := os.ReadFile(creds.CAFile)
@@ -146,6 +159,28 @@ func TestDemoServesOverTLS(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the demo did not shut down")
+	}
+
+	// The shop it loaded has the promised size.
+	cfg := config.Default()
+	cfg.DataDir = dir
+	d, err := deploy.Open(t.Context(), cfg, deploy.Options{Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for table, want := range map[string]int64{"customers": demo.Customers, "products": demo.Products,
+		"orders": demo.Orders} {
+		var n int64
+		err := d.DB.Read(t.Context(), func(tx sqldb.Tx) error {
+			return tx.QueryRow(t.Context(), "SELECT COUNT(*) FROM "+table).Scan(&n)
+		})
+		if err != nil || n != want {
+			t.Errorf("%s: %d rows, %v; want %d", table, n, err, want)
+		}
+	}
+	if demo.Customers < 1000 || demo.Products < 200 || demo.Orders < 5000 {
+		t.Errorf("the demo shop is smaller than 1,000 customers, 200 products and 5,000 orders")
 	}
 }
 
