@@ -49,6 +49,8 @@ type Config struct {
 	// Storage is where objects go; Backup is how the data is backed up.
 	Storage StorageConfig
 	Backup  BackupConfig
+	// Audit is how long the audit trail is kept online and at all.
+	Audit AuditConfig
 }
 
 // Default returns the laptop defaults.
@@ -62,6 +64,7 @@ func Default() Config {
 		Serve:           ServeConfig{Listen: "127.0.0.1:8443"},
 		Storage:         defaultStorage(),
 		Backup:          defaultBackup(),
+		Audit:           defaultAudit(),
 	}
 }
 
@@ -82,6 +85,9 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			return fmt.Errorf("SECURECART_CRYPTO_PERIOD: %w", err)
 		}
 		c.CryptoPeriod = d
+	}
+	if err := c.auditFromEnv(getenv); err != nil {
+		return err
 	}
 	return c.storageFromEnv(getenv)
 }
@@ -127,6 +133,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("key cache size: at least 16"))
 	}
 	errs = append(errs, c.validateStorage()...)
+	errs = append(errs, c.validateAudit()...)
 	return errors.Join(errs...)
 }
 

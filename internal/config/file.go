@@ -54,6 +54,7 @@ type fileConfig struct {
 	Serve           *fileServe   `json:"serve"`
 	Storage         *fileStorage `json:"storage"`
 	Backup          *fileBackup  `json:"backup"`
+	Audit           *fileAudit   `json:"audit"`
 }
 
 type fileServe struct {
@@ -114,6 +115,9 @@ func (c *Config) apply(f fileConfig) error {
 		c.KeyCacheSize = *f.KeyCacheSize
 	}
 	if err := c.applyStorage(f.Storage, f.Backup); err != nil {
+		return err
+	}
+	if err := c.applyAudit(f.Audit); err != nil {
 		return err
 	}
 	if s := f.Serve; s != nil {
