@@ -79,10 +79,13 @@ bench-analyzer:
 # detector, `securecart scan` beside gitleaks (installed apart, never a
 # dependency: go install github.com/zricethezav/gitleaks/v8@v8.30.1) and
 # the peak memory of a scan of 1 GiB, in CPU-seconds (tools/scanbench).
+# For a quick check at small sizes:
+#   make bench-scan SECURECART_BENCH_SCAN_MIB=8 SCANBENCH_FLAGS='-mib 16 -baseline-mib 1 -reps 1 -gitleaks-mib 2 -rss-gib 0'
+SCANBENCH_FLAGS ?=
 bench-scan:
 	$(call stamp,scan)
-	go test -run '^$$' -count 3 -benchtime 2x -bench ScanThroughput ./internal/scan $(call out,scan)
-	go run ./tools/scanbench $(call out,scan)
+	SECURECART_BENCH_SCAN_MIB=$(SECURECART_BENCH_SCAN_MIB) go test -run '^$$' -count 3 -benchtime 2x -bench ScanThroughput ./internal/scan $(call out,scan)
+	go run ./tools/scanbench $(SCANBENCH_FLAGS) $(call out,scan)
 	$(report)
 
 # Backups: shipping lag at 500 writes/s, restore of 1,000,000 customers on
