@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -69,6 +71,7 @@ func TestKeysLifecycle(t *testing.T) {
 	if !strings.Contains(out, `"destroyed"`) {
 		t.Fatalf("keys list --json:\n%s", out)
 	}
+	assertNoKeyMaterial(t, dir, out, mustRun(t, d, "keys", "list"))
 	mustRun(t, d, "keys", "rotate", "blind-index")
 
 	backup := filepath.Join(t.TempDir(), "ks.jsonl")
@@ -164,5 +167,37 @@ func TestConfigFileThenEnvironmentThenFlags(t *testing.T) {
 	os.WriteFile(cfg, []byte(`{"data_dri": "typo"}`), 0o600)
 	if _, err := run(t, "--config", cfg, "keys", "list"); err == nil || !strings.Contains(err.Error(), "unknown field") {
 		t.Fatalf("a typo in the file: %v", err)
+	}
+}
+
+// assertNoKeyMaterial checks that the JSON list of keys has only the
+// descriptive fields, and that no output holds the root key in any usual
+// encoding.
+func assertNoKeyMaterial(t *testing.T, dataDir, listJSON string, outputs ...string) {
+	t.Helper()
+	var infos []map[string]any
+	if err := json.Unmarshal([]byte(listJSON), &infos); err != nil || len(infos) == 0 {
+		t.Fatalf("keys list --json: %v\n%s", err, listJSON)
+	}
+	described := map[string]bool{"domain": true, "version": true, "state": true, "created": true, "age": true,
+		"data_keys": true, "seals_reserved": true}
+	for _, info := range infos {
+		for field := range info {
+			if !described[field] {
+				t.Errorf("keys list shows %q", field)
+			}
+		}
+	}
+	root, err := os.ReadFile(filepath.Join(dataDir, "root.key"))
+	if err != nil || len(root) != 32 {
+		t.Fatalf("root key file: %d bytes, %v", len(root), err)
+	}
+	for _, out := range append(outputs, listJSON) {
+		for _, enc := range []string{hex.EncodeToString(root), strings.ToUpper(hex.EncodeToString(root)),
+			base64.StdEncoding.EncodeToString(root), base64.RawURLEncoding.EncodeToString(root)} {
+			if strings.Contains(out, enc) {
+				t.Fatalf("keys list shows the root key:\n%s", out)
+			}
+		}
 	}
 }
