@@ -108,13 +108,35 @@ func TestPrincipalsThroughTheAPI(t *testing.T) {
 	if _, err := run(t, append(api, "list")...); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("revoked key: %v", err)
 	}
-	// A second start prints no bootstrap key.
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if strings.Count(out.String(), "Bootstrap admin API key") != 1 {
-		t.Fatalf("bootstrap key printed %d times", strings.Count(out.String(), "Bootstrap admin API key"))
+	if strings.Count(out.String(), "Bootstrap admin API key") != 1 || strings.Count(out.String(), bootstrap) != 1 {
+		t.Fatalf("bootstrap key printed %d times", strings.Count(out.String(), bootstrap))
+	}
+
+	// A second start prints no bootstrap key.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	again := &syncBuffer{}
+	srv = newRoot()
+	srv.SetOut(again)
+	srv.SetErr(again)
+	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"})
+	go func() { done <- srv.ExecuteContext(ctx) }()
+	for deadline := time.Now().Add(time.Minute); !addrRE.MatchString(again.String()); {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start again:\n%s", again.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(again.String(), "Bootstrap") || keyRE.MatchString(again.String()) {
+		t.Fatalf("the second start printed a key:\n%s", again.String())
 	}
 
 	// On the host, the operator can always get an enrolment key back.
