@@ -96,14 +96,20 @@ func (r *Runner) verifyLoop(ctx context.Context) {
 		if !due {
 			continue
 		}
-		res, err := r.Verify(ctx)
+		var res VerifyResult
+		err = r.sh.opts.around(ctx, JobVerify, func(ctx context.Context) error {
+			var err error
+			res, err = r.Verify(ctx)
+			if err == nil && !res.OK {
+				err = errors.New("the restore differs from the live store")
+			}
+			return err
+		})
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
-			r.log.Warn("scheduled backup verification failed", logErr, err)
-		case !res.OK:
-			r.log.Error("scheduled backup verification: the restore differs from the live store", "pos", res.Pos)
+			r.log.Error("scheduled backup verification failed", logErr, err, "pos", res.Pos)
 		default:
 			r.log.Info("scheduled backup verification passed", "pos", res.Pos)
 		}

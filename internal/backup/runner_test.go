@@ -30,7 +30,15 @@ func newRunner(t *testing.T, e *env, eng sqldbtest.Engine) *backup.Runner {
 // failure that names the object.
 func TestRunnerVerifies(t *testing.T) {
 	eng := sqldbtest.Engines()[0]
-	e := newEnv(t, eng, newLocal(t), backup.Options{Interval: 100 * time.Millisecond})
+	var jobsMu sync.Mutex
+	jobs := map[string]int{}
+	around := func(ctx context.Context, job string, run func(context.Context) error) error {
+		jobsMu.Lock()
+		jobs[job]++
+		jobsMu.Unlock()
+		return run(ctx)
+	}
+	e := newEnv(t, eng, newLocal(t), backup.Options{Interval: 100 * time.Millisecond, Around: around})
 	w := newWorkload(e, 21)
 	for range 30 {
 		w.step()
@@ -49,6 +57,11 @@ func TestRunnerVerifies(t *testing.T) {
 	})
 	cancel()
 	wg.Wait()
+	jobsMu.Lock()
+	if jobs[backup.JobSnapshot] != 1 || jobs[backup.JobVerify] != 1 {
+		t.Errorf("scheduled jobs run through Around: %v", jobs)
+	}
+	jobsMu.Unlock()
 
 	rep, err := r.Status(e.ctx)
 	if err != nil {

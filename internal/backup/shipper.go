@@ -38,6 +38,24 @@ type Options struct {
 	// Shipped, when set, is called after each segment is durable with its
 	// changes and the time the upload finished.
 	Shipped func(changes []store.Change, done time.Time)
+	// Around, if set, runs each scheduled snapshot and verification: it is
+	// given the job (JobSnapshot, JobVerify) and must call run for it to
+	// happen. A server records the job in its audit trail around it.
+	Around func(ctx context.Context, job string, run func(context.Context) error) error
+}
+
+// Scheduled jobs, as Around names them.
+const (
+	JobSnapshot = "snapshot"
+	JobVerify   = "verify"
+)
+
+// around runs fn through Around, if set.
+func (o *Options) around(ctx context.Context, job string, fn func(context.Context) error) error {
+	if o.Around == nil {
+		return fn(ctx)
+	}
+	return o.Around(ctx, job, fn)
 }
 
 func (o *Options) defaults() {
@@ -308,7 +326,11 @@ func (s *Shipper) Maintain(ctx context.Context) error {
 	}
 	var errs []error
 	if s.now().Sub(lastSnap) >= s.opts.SnapshotInterval {
-		if _, err := s.Snapshot(ctx); err != nil {
+		err := s.opts.around(ctx, JobSnapshot, func(ctx context.Context) error {
+			_, err := s.Snapshot(ctx)
+			return err
+		})
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -55,13 +55,16 @@ type BackupConfig struct {
 	SnapshotInterval time.Duration
 	// Retention is the restore window (default 7 days, at most 35).
 	Retention time.Duration
+	// VerifyInterval is the time between two scheduled verifications of
+	// the backups (default 7 days, at least an hour).
+	VerifyInterval time.Duration
 }
 
 func defaultStorage() StorageConfig { return StorageConfig{Kind: StorageLocal} }
 
 func defaultBackup() BackupConfig {
 	return BackupConfig{ShipInterval: time.Second, SnapshotInterval: 24 * time.Hour,
-		Retention: 7 * 24 * time.Hour}
+		Retention: 7 * 24 * time.Hour, VerifyInterval: 7 * 24 * time.Hour}
 }
 
 // ObjectDir is the local object storage folder.
@@ -92,6 +95,7 @@ func (c *Config) storageFromEnv(getenv func(string) string) error {
 		{"SECURECART_BACKUP_SHIP_INTERVAL", &c.Backup.ShipInterval},
 		{"SECURECART_BACKUP_SNAPSHOT_INTERVAL", &c.Backup.SnapshotInterval},
 		{"SECURECART_BACKUP_RETENTION", &c.Backup.Retention},
+		{"SECURECART_BACKUP_VERIFY_INTERVAL", &c.Backup.VerifyInterval},
 	}
 	for _, d := range durations {
 		if v := getenv(d.name); v != "" {
@@ -135,6 +139,9 @@ func (c *Config) validateStorage() []error {
 	if b.Retention < 24*time.Hour || b.Retention > MaxRetention {
 		errs = append(errs, fmt.Errorf("backup retention: %s is outside 1 to 35 days", b.Retention))
 	}
+	if b.VerifyInterval < time.Hour || b.VerifyInterval > MaxRetention {
+		errs = append(errs, fmt.Errorf("backup verify interval: %s is outside an hour to 35 days", b.VerifyInterval))
+	}
 	return errs
 }
 
@@ -151,6 +158,7 @@ type fileBackup struct {
 	ShipInterval     *string `json:"ship_interval"`
 	SnapshotInterval *string `json:"snapshot_interval"`
 	Retention        *string `json:"retention"`
+	VerifyInterval   *string `json:"verify_interval"`
 }
 
 func (c *Config) applyStorage(s *fileStorage, b *fileBackup) error {
@@ -176,6 +184,7 @@ func (c *Config) applyStorage(s *fileStorage, b *fileBackup) error {
 		"ship_interval":     {b.ShipInterval, &c.Backup.ShipInterval},
 		"snapshot_interval": {b.SnapshotInterval, &c.Backup.SnapshotInterval},
 		"retention":         {b.Retention, &c.Backup.Retention},
+		"verify_interval":   {b.VerifyInterval, &c.Backup.VerifyInterval},
 	} {
 		if d.v == nil {
 			continue

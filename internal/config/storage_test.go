@@ -12,7 +12,8 @@ func TestStorageDefaults(t *testing.T) {
 	if c.Storage.Kind != StorageLocal || c.ObjectDir() != filepath.Join(c.DataDir, "objects") {
 		t.Fatalf("storage = %+v", c.Storage)
 	}
-	if c.Backup.ShipInterval != time.Second || c.Backup.Retention != 7*24*time.Hour {
+	if c.Backup.ShipInterval != time.Second || c.Backup.Retention != 7*24*time.Hour ||
+		c.Backup.VerifyInterval != 7*24*time.Hour {
 		t.Fatalf("backup = %+v", c.Backup)
 	}
 }
@@ -20,7 +21,8 @@ func TestStorageDefaults(t *testing.T) {
 func TestStorageFromEnvAndFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.json")
 	body := `{"storage": {"kind": "s3", "s3_endpoint": "https://s3.example.com", "s3_region": "eu-west-1",
-		"s3_bucket_prefix": "shop-"}, "backup": {"ship_interval": "500ms", "retention": "720h"}}`
+		"s3_bucket_prefix": "shop-"}, "backup": {"ship_interval": "500ms", "retention": "720h",
+		"verify_interval": "24h"}}`
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +42,8 @@ func TestStorageFromEnvAndFile(t *testing.T) {
 	}
 	s := c.Storage
 	if s.Endpoint != "https://s3.example.com" || s.BucketPrefix != "shop-" || s.AccessKey != "ak" ||
-		c.Backup.ShipInterval != 500*time.Millisecond || c.Backup.Retention != 240*time.Hour {
+		c.Backup.ShipInterval != 500*time.Millisecond || c.Backup.Retention != 240*time.Hour ||
+		c.Backup.VerifyInterval != 24*time.Hour {
 		t.Fatalf("config = %+v %+v", c.Storage, c.Backup)
 	}
 }
@@ -54,6 +57,7 @@ func TestStorageRefusesUnsafe(t *testing.T) {
 		"retention 36d":    func(c *Config) { c.Backup.Retention = 36 * 24 * time.Hour },
 		"ship every 10ms":  func(c *Config) { c.Backup.ShipInterval = 10 * time.Millisecond },
 		"snapshot per sec": func(c *Config) { c.Backup.SnapshotInterval = time.Second },
+		"verify per min":   func(c *Config) { c.Backup.VerifyInterval = time.Minute },
 	}
 	for name, mutate := range cases {
 		c := Default()

@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/securecart/securecart/internal/backup"
 	"github.com/securecart/securecart/internal/config"
+	"github.com/securecart/securecart/internal/keys"
 	"github.com/securecart/securecart/internal/objstore"
+	"github.com/securecart/securecart/internal/sqldb"
+	"github.com/securecart/securecart/internal/sqldb/sqlite"
 )
 
 // OpenObjects opens the configured object storage: the local folder, or
@@ -42,4 +47,51 @@ func (d *Deployment) Shipper(ctx context.Context, obj objstore.Store, log *slog.
 		Retention:        d.Config.Backup.Retention,
 		Logger:           log.With("subsystem", "backup"),
 	})
+}
+
+// Backups returns the deployment's backup runner: the shipper, and the
+// verification on the configured schedule, which restores into scratch
+// SQLite databases under DATA_DIR/scratch, opened with provider's root
+// key. Start it with its Run method.
+func (d *Deployment) Backups(ctx context.Context, obj objstore.Store, log *slog.Logger,
+	provider func(sqldb.DB) (keys.Provider, error)) (*backup.Runner, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	sh, err := d.Shipper(ctx, obj, log)
+	if err != nil {
+		return nil, err
+	}
+	return backup.NewRunner(sh, obj, backup.RunnerOptions{
+		VerifyInterval: d.Config.Backup.VerifyInterval,
+		Scratch:        d.Scratch,
+		Provider:       provider,
+		Logger:         log.With("subsystem", "backup"),
+	}), nil
+}
+
+// Scratch creates a new, empty SQLite database under DATA_DIR/scratch for
+// a verification or a record restore, and returns it with a function that
+// closes and removes it.
+func (d *Deployment) Scratch(ctx context.Context) (sqldb.DB, func(), error) {
+	if err := d.Config.EnsureDataDir(); err != nil {
+		return nil, nil, err
+	}
+	parent := filepath.Join(d.Config.DataDir, "scratch")
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp(parent, "restore-")
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "securecart.db"), sqlite.Options{})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return db, func() {
+		db.Close()
+		os.RemoveAll(dir)
+	}, nil
 }
