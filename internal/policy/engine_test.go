@@ -21,7 +21,7 @@ func TestSchemaActions(t *testing.T) {
 		ExportCustomer, EraseCustomer, ReadPII, IssueCustomerToken,
 		CreateProduct, ReadProduct, UpdateProduct, DeleteProduct, ListProducts,
 		CreateOrder, ReadOrder, ListOrders, UpdateOrderStatus, ReadTransaction,
-		Tokenize, Detokenize, ReadLogs, ReadMetrics, ReadAudit, ReadFindings,
+		Tokenize, Detokenize, DeleteCardToken, ReadLogs, ReadMetrics, ReadAudit, ReadFindings,
 		ReadPolicies, ManagePolicies, RunAnalyzer, ReadKeyMetadata, ManageKeys,
 		ManagePrincipals, ManageBackups,
 	}

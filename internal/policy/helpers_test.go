@@ -52,6 +52,7 @@ func overMTLS(r Request, identity string) Request {
 var collectionOf = map[string]string{
 	Tokenize:         "payments",
 	Detokenize:       "payments",
+	DeleteCardToken:  "payments",
 	ReadLogs:         "logs",
 	ReadMetrics:      "metrics",
 	ReadAudit:        "audit",

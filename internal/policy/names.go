@@ -27,6 +27,7 @@ const (
 
 	Tokenize         = "tokenize"
 	Detokenize       = "detokenize"
+	DeleteCardToken  = "deleteCardToken"
 	ReadLogs         = "readLogs"
 	ReadMetrics      = "readMetrics"
 	ReadAudit        = "readAudit"

@@ -23,7 +23,7 @@ func TestRoleMatrix(t *testing.T) {
 		CreateProduct, UpdateProduct, DeleteProduct, ManageBackups)
 	app := []string{CreateCustomer, ReadCustomer, UpdateCustomer, LookupCustomer,
 		ReadPII, IssueCustomerToken, CreateOrder, ReadOrder, ListOrders,
-		UpdateOrderStatus, ReadProduct, ListProducts, Tokenize}
+		UpdateOrderStatus, ReadProduct, ListProducts, Tokenize, DeleteCardToken}
 	own := plus(public, ReadCustomer, UpdateCustomer, ExportCustomer, EraseCustomer,
 		ReadPII, ReadOrder, ListOrders)
 	admin := plus(public, ManageKeys, ReadKeyMetadata, ManagePrincipals,
@@ -43,7 +43,7 @@ func TestRoleMatrix(t *testing.T) {
 			plus(security, ManagePolicies)},
 		{"dba", person("dba", RoleDBA), "c-1", dba},
 		{"dba with mfa", withMFA(person("dba", RoleDBA)), "c-1",
-			plus(dba, ReadPII, ExportCustomer, EraseCustomer)},
+			plus(dba, ReadPII, ExportCustomer, EraseCustomer, DeleteCardToken)},
 		{"app-service", service("app", RoleAppService), "c-1", app},
 		{"app-service with mtls", overMTLS(service("app", RoleAppService), "app"), "c-1", app},
 		{"app-service off its network", on(service("app", RoleAppService), "office"), "c-1", nil},

@@ -171,6 +171,7 @@ func CollectionOf(action string) string {
 var actionCollections = map[string]string{
 	Tokenize:         "payments",
 	Detokenize:       "payments",
+	DeleteCardToken:  "payments",
 	ReadLogs:         "logs",
 	ReadMetrics:      "metrics",
 	ReadAudit:        "audit",

@@ -71,6 +71,9 @@ var matrix = []struct {
 	}, "NNNYNN"},
 	// Detokenizing needs mTLS, which no cell here presents.
 	{"POST", "/v1/payments/detokenize", func(i ids) any { return map[string]any{"token": i.token, "purpose": "capture"} }, "NNNNNN"},
+	// Deleting a token returns nothing of its card, so needs no mTLS; a
+	// dba needs MFA for it.
+	{"DELETE", "/v1/payments/tokens/{tok}", nil, "NNNYNN"},
 	{"GET", "/v1/transactions/{o}", nil, "NNNNNN"},
 	// Security reads the trail, but not from the application network,
 	// which here holds every caller.
@@ -140,7 +143,7 @@ func TestRoleMatrix(t *testing.T) {
 				for i, role := range matrixRoles {
 					in := setup(t, s, dir)
 					path := strings.NewReplacer("{c}", in.customer, "{p}", in.product, "{o}", in.order,
-						"{prn}", in.principal, "{key}", in.key).Replace(row.path)
+						"{prn}", in.principal, "{key}", in.key, "{tok}", in.token).Replace(row.path)
 					var body []byte
 					if row.body != nil {
 						body, _ = json.Marshal(row.body(in))

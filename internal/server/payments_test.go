@@ -44,9 +44,24 @@ type vaultFixture struct {
 	url        string
 	plain, tls *http.Client
 	s          *store.Store
+	vault      *payments.Vault
+	api        *server.API
 }
 
 func newVaultFixture(t *testing.T, eng sqldbtest.Engine, payNet string) *vaultFixture {
+	return newVaultFixtureWith(t, eng, vaultSetup{payNet: payNet})
+}
+
+// vaultSetup is what a vault fixture varies: the payment network, the
+// rate limits and the audit trail.
+type vaultSetup struct {
+	payNet string
+	limits map[string]server.Limit
+	audit  server.Auditor
+	keys   staticKeys
+}
+
+func newVaultFixtureWith(t *testing.T, eng sqldbtest.Engine, vs vaultSetup) *vaultFixture {
 	t.Helper()
 	ctx := context.Background()
 	_, s, pe := openStore(t, eng, keys.Config{})
@@ -54,10 +69,15 @@ func newVaultFixture(t *testing.T, eng sqldbtest.Engine, payNet string) *vaultFi
 	if err != nil {
 		t.Fatal(err)
 	}
+	if vs.keys == nil {
+		vs.keys = principals
+	}
 	loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	api := server.New(server.Deps{Store: s, Policy: pe, Identity: certKeys{principals, ca}, Payments: payments.New(s),
+	vault := payments.New(s)
+	api := server.New(server.Deps{Store: s, Policy: pe, Identity: certKeys{vs.keys, ca}, Payments: vault,
+		Audit: vs.audit, Limits: vs.limits,
 		Networks: map[string][]netip.Prefix{policy.NetworkApplication: loop,
-			policy.NetworkPayment: {netip.MustParsePrefix(payNet)}}})
+			policy.NetworkPayment: {netip.MustParsePrefix(vs.payNet)}}})
 	certs, err := tlsca.NewServerCerts(ctx, ca, tlsca.ServerOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +86,10 @@ func newVaultFixture(t *testing.T, eng sqldbtest.Engine, payNet string) *vaultFi
 	srv := httptest.NewUnstartedServer(api)
 	srv.TLS = tlsca.ServerConfig(certs.GetCertificate, ca.Pool())
 	srv.StartTLS()
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		api.Close()
+	})
 
 	certPEM, keyPEM, err := ca.IssueClient("prn_pay", time.Hour)
 	if err != nil {
@@ -78,7 +101,7 @@ func newVaultFixture(t *testing.T, eng sqldbtest.Engine, payNet string) *vaultFi
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.Certificate())
-	return &vaultFixture{t: t, s: s, url: strings.Replace(srv.URL, "127.0.0.1", "localhost", 1),
+	return &vaultFixture{t: t, s: s, vault: vault, api: api, url: strings.Replace(srv.URL, "127.0.0.1", "localhost", 1),
 		plain: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
 		tls: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool,
 			Certificates: []tls.Certificate{pair}}}}}

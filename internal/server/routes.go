@@ -54,6 +54,7 @@ func (a *API) table() []route {
 
 		{"POST", "/v1/payments/tokenize", a.tokenize},
 		{"POST", "/v1/payments/detokenize", a.detokenize},
+		{"DELETE", "/v1/payments/tokens/{token}", a.deleteCardToken},
 		{"GET", "/v1/transactions/{order}", a.transaction},
 
 		{"GET", "/v1/policies", a.listPolicyVersions},
