@@ -41,6 +41,19 @@
 // within that time. Go's AES implementation keeps its expanded key inside
 // the cipher object, which cannot be wiped; the raw key bytes are.
 //
+// # Blind index
+//
+// BlindToken lets the store find a row by an exact value (a normalized
+// email) without opening anything: a 4-byte key version and the first 12
+// bytes of HMAC-SHA-256 under a key derived from the blind-index KEK.
+// Truncation keeps the index small at a collision chance of about n²/2^97
+// for n values (under 10^-16 for a million customers), and the store
+// confirms a match by opening the sealed value. What remains is the leak of
+// every deterministic index: equal values have equal tokens, so a reader of
+// the table learns which rows share an email (not what it is), and a thief
+// who also holds the key can test guesses. Rotating the blind-index KEK
+// makes the store re-index online; lookups try every live version meanwhile.
+//
 // # Errors
 //
 // Open returns envelope.ErrMalformed, envelope.ErrAuth, ErrUnknownKey or
