@@ -189,26 +189,17 @@ func (s *Store) CreateCustomer(ctx context.Context, n NewCustomer) (*Customer, e
 		if err != nil {
 			return nil, err
 		}
-		// The key's assignment and the row go in one round trip.
+		after, err := encodeRow(row)
+		if err != nil {
+			return nil, err
+		}
+		// The row, the key's assignment and the change record go in one
+		// round trip.
 		stmts := []sqldb.Stmt{ins}
 		if a := s.sec.AssignStmt(key, id); a.Query != "" {
 			stmts = append(stmts, a)
 		}
-		err = s.write(ctx, func(w *wtx) error {
-			n, err := w.ExecBatch(ctx, stmts...)
-			if sqldb.IsUniqueViolation(err) {
-				return ErrDuplicate
-			}
-			if err != nil {
-				return err
-			}
-			if len(n) == 2 {
-				if err := keys.AssignResult(n[1]); err != nil {
-					return err
-				}
-			}
-			return w.record("customers", id, "insert", row)
-		})
+		err = s.insertWrite(ctx, stmts, change{"customers", id, "insert", after}, checkAssigned)
 		if errors.Is(err, keys.ErrKeyTaken) && attempt < 3 {
 			continue
 		}
@@ -219,6 +210,15 @@ func (s *Store) CreateCustomer(ctx context.Context, n NewCustomer) (*Customer, e
 		return &Customer{ID: id, Name: n.Name, Email: email, Phone: n.Phone, Address: n.Address,
 			CreatedAt: sqldb.FromMicros(now), LastActivity: sqldb.FromMicros(now), Version: 1}, nil
 	}
+}
+
+// checkAssigned judges an insert whose second statement, if any, assigned
+// its data key.
+func checkAssigned(n []int64) error {
+	if len(n) == 2 {
+		return keys.AssignResult(n[1])
+	}
+	return nil
 }
 
 // GetCustomer returns a customer with its PII opened. An erased customer is

@@ -171,24 +171,66 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	})
 }
 
+// insertWrite runs the statements of an insert and the change record c in
+// one durable transaction, sent together: on PostgreSQL one round trip
+// carries the row and its change record. c.after is encoded before the
+// transaction starts, off SQLite's single writer. check, if not nil, judges
+// what the insert's statements affected.
+func (s *Store) insertWrite(ctx context.Context, stmts []sqldb.Stmt, c change, check func([]int64) error) error {
+	all := append(stmts[:len(stmts):len(stmts)], s.changeStmts([]change{c})...)
+	return s.db.Write(ctx, func(tx sqldb.Tx) error {
+		n, err := tx.ExecBatch(ctx, all...)
+		if sqldb.IsUniqueViolation(err) {
+			return ErrDuplicate
+		}
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(n[:len(stmts)]); err != nil {
+				return err
+			}
+		}
+		return checkHead(n[len(stmts)])
+	})
+}
+
 func (s *Store) appendChanges(ctx context.Context, tx sqldb.Tx, cs []change) error {
 	if len(cs) == 0 {
 		return nil
 	}
-	var end int64
-	err := tx.QueryRow(ctx, "UPDATE change_head SET pos = pos + ? WHERE id = 1 RETURNING pos",
-		int64(len(cs))).Scan(&end)
+	n, err := tx.ExecBatch(ctx, s.changeStmts(cs)...)
 	if err != nil {
 		return fmt.Errorf("append change: %w", err)
 	}
+	return checkHead(n[0])
+}
+
+// insertChange writes a change record at a position counted back from the
+// counter, which the same transaction has just advanced past it.
+const insertChange = "INSERT INTO change_log (pos, at, tbl, row_key, op, after)" +
+	" VALUES ((SELECT pos FROM change_head WHERE id = 1) - ?, ?, ?, ?, ?, ?)"
+
+// changeStmts returns the statements that append cs to the change log: the
+// counter advances by len(cs), which locks its row until the commit, then
+// each record takes its position below the counter's new value. They are
+// the last statements of their transaction.
+func (s *Store) changeStmts(cs []change) []sqldb.Stmt {
 	at := sqldb.Micros(s.now())
+	out := make([]sqldb.Stmt, 0, len(cs)+1)
+	out = append(out, sqldb.Stmt{Query: "UPDATE change_head SET pos = pos + ? WHERE id = 1",
+		Args: []any{int64(len(cs))}})
 	for i, c := range cs {
-		pos := end - int64(len(cs)) + int64(i) + 1
-		_, err := tx.Exec(ctx, "INSERT INTO change_log (pos, at, tbl, row_key, op, after) VALUES (?, ?, ?, ?, ?, ?)",
-			pos, at, c.table, c.key, c.op, c.after)
-		if err != nil {
-			return fmt.Errorf("append change: %w", err)
-		}
+		out = append(out, sqldb.Stmt{Query: insertChange,
+			Args: []any{int64(len(cs) - 1 - i), at, c.table, c.key, c.op, c.after}})
+	}
+	return out
+}
+
+// checkHead checks that advancing the change counter found its row.
+func checkHead(rowsAffected int64) error {
+	if rowsAffected != 1 {
+		return errors.New("append change: the change counter is missing")
 	}
 	return nil
 }
