@@ -24,6 +24,19 @@
 // it and scans the plaintext it returns, in memory: the plaintext is never
 // written anywhere. Without an Opener, or when it cannot open the object,
 // the object is reported as skipped and the note says why.
+//
+// # Limits
+//
+//   - `securecart scan` opens the sealed objects of the backups bucket
+//     (backup.OpenObject). The audit trail's archived segments are sealed
+//     too, but hold binary records already redacted when written; they
+//     are reported as skipped, not opened.
+//   - An object of SecureCart's own buckets, and the plaintext of a sealed
+//     one, is held in memory whole while it is scanned: up to
+//     objstore.MaxObjectSize (256 MiB) and its plaintext.
+//   - A listing is taken before the scan starts: objects written during
+//     the scan may be missed, and one deleted meanwhile is reported as
+//     skipped.
 package objscan
 
 import (
