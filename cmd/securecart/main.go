@@ -62,6 +62,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newSignInCmd(g), newAdminCmd(g))
 	root.AddCommand(newBackupCmd(g))
 	root.AddCommand(newPolicyCmd(g), newAccessCmd(g))
+	root.AddCommand(newPaymentsCmd(g))
 	return root
 }
 

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/securecart/securecart/internal/client"
+)
+
+// TestPaymentsDelete starts serve, has the storefront tokenize a card, and
+// deletes the token with the command line as an API client.
+func TestPaymentsDelete(t *testing.T) {
+	const pan = "4111111111111111"
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := newRoot()
+	out := &syncBuffer{}
+	srv.SetOut(out)
+	srv.SetErr(out)
+	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0", "--app-network", "127.0.0.0/8"})
+	done := make(chan error, 1)
+	go func() { done <- srv.ExecuteContext(ctx) }()
+	var url, bootstrap string
+	for deadline := time.Now().Add(time.Minute); url == ""; {
+		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
+			url, bootstrap = m[1], keyRE.FindString(out.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	principals := []string{"--data-dir", dir, "principals", "--url", url}
+	t.Setenv("SECURECART_API_KEY", bootstrap)
+	admin := enrolAdmin(t, dir, url, principals)
+	t.Setenv("SECURECART_API_KEY", admin)
+	storefront := keyRE.FindString(mustRun(t, append(principals, "create", "--name", "storefront", "--role", "app-service")...))
+
+	c, err := client.New(url, storefront, filepath.Join(dir, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	if err := c.Do(ctx, "POST", "/v1/payments/tokenize",
+		map[string]any{"pan": pan, "exp_month": 12, "exp_year": 2040}, &tok); err != nil {
+		t.Fatal(err)
+	}
+
+	payments := []string{"--data-dir", dir, "payments", "--url", url}
+	// An admin may not delete card tokens.
+	if _, err := run(t, append(payments, "delete", tok.Token)...); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("delete as admin: %v, want 403", err)
+	}
+	t.Setenv("SECURECART_API_KEY", storefront)
+	if got := mustRun(t, append(payments, "delete", tok.Token)...); !strings.Contains(got, "deleted") {
+		t.Fatalf("delete:\n%s", got)
+	}
+	if _, err := run(t, append(payments, "delete", tok.Token)...); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("delete twice: %v, want 404", err)
+	}
+	// A card number given by mistake goes nowhere and is not repeated.
+	got, err := run(t, append(payments, "delete", pan)...)
+	if err == nil || strings.Contains(err.Error(), pan[:8]) || strings.Contains(got, pan[:8]) {
+		t.Fatalf("delete of a card number: %v\n%s", err, got)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	trail := mustRun(t, "--data-dir", dir, "audit", "tail", "--json", "--follow=false", "-n", "1000")
+	if n := strings.Count(trail, `"deleteCardToken"`); n != 5 {
+		t.Fatalf("%d deleteCardToken records, want 5 (a denied call has its outcome only):\n%s", n, trail)
+	}
+	if strings.Contains(trail, pan) || strings.Contains(out.String(), pan) {
+		t.Fatal("the card number is in the audit trail or the server's output")
+	}
+}
