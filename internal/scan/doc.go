@@ -28,7 +28,10 @@
 // byte offset, and a masked Sample; never the value in clear. It reads an
 // io.Reader (Scanner.Reader), a file (Scanner.File, gzip and zstd
 // decompressed by their magic bytes, binary content skipped and said so)
-// or a value in memory (Scanner.Text).
+// or a value in memory (Scanner.Text). Beside it, package objscan scans
+// the buckets of the object storage (any bucket, SecureCart's sealed
+// backups opened in memory), storescan the store's free-text fields, and
+// report writes what a scan found as a table, JSON or SARIF 2.1.0.
 //
 // A match covers the sensitive bytes only, not the words around them: in
 // "Authorization: Bearer abc…" it covers the token, and in
