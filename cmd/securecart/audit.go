@@ -30,7 +30,8 @@ func newAuditCmd(g *globals) *cobra.Command {
 	f.StringArrayVar(&af.keys, "key", nil,
 		"verifier key (audit pubkey prints it); repeatable; without it the keystore is opened")
 	cmd.AddCommand(newAuditVerifyCmd(g, af), newAuditProveCmd(g, af), newAuditConsistencyCmd(g, af),
-		newAuditVerifyProofCmd(af), newAuditTailCmd(g, af), newAuditExportCmd(g, af), newAuditPubkeyCmd(g, af))
+		newAuditVerifyProofCmd(af), newAuditTailCmd(g, af), newAuditExportCmd(g, af), newAuditPubkeyCmd(g, af),
+		newAuditFetchCmd(g, af))
 	return cmd
 }
 

@@ -1,17 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/securecart/securecart/internal/audit"
+	"github.com/securecart/securecart/internal/deploy"
 )
 
 func newAuditVerifyCmd(g *globals, af *auditFlags) *cobra.Command {
 	var from string
-	var asJSON bool
+	var asJSON, fromArchive bool
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Recompute the Merkle tree from the segments and check every signed checkpoint",
@@ -19,7 +21,10 @@ func newAuditVerifyCmd(g *globals, af *auditFlags) *cobra.Command {
 signature and number, and compares the roots. It names the first bad position:
 a record (edited, deleted, inserted, moved, cut off) or a checkpoint (forged,
 deleted). With --from, a checkpoint kept elsewhere (a file holding the signed
-note) must be in the directory and the log must extend it.`,
+note) must be in the directory and the log must extend it. With --from-archive,
+that checkpoint is the one the archiver stored in object storage when it last
+moved segments off the node, so that the online records must start where the
+archive ends.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			vs, err := af.verifiers(cmd, g)
@@ -27,8 +32,15 @@ note) must be in the directory and the log must extend it.`,
 				return err
 			}
 			var trusted []byte
-			if from != "" {
+			switch {
+			case from != "" && fromArchive:
+				return errors.New("--from and --from-archive exclude each other")
+			case from != "":
 				if trusted, err = os.ReadFile(from); err != nil {
+					return err
+				}
+			case fromArchive:
+				if trusted, err = archiveBoundary(cmd, g, af); err != nil {
 					return err
 				}
 			}
@@ -50,6 +62,8 @@ note) must be in the directory and the log must extend it.`,
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "file with a trusted signed checkpoint")
+	cmd.Flags().BoolVar(&fromArchive, "from-archive", false,
+		"trust the boundary checkpoint the archiver stored in object storage")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
@@ -69,4 +83,21 @@ func printReport(cmd *cobra.Command, rep *audit.Report) {
 	if rep.OK() {
 		fmt.Fprintln(w, "ok")
 	}
+}
+
+// archiveBoundary reads the boundary checkpoint from object storage.
+func archiveBoundary(cmd *cobra.Command, g *globals, af *auditFlags) ([]byte, error) {
+	origin, err := af.logOrigin(g)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := deploy.OpenObjects(cmd.Context(), g.cfg)
+	if err != nil {
+		return nil, err
+	}
+	b, err := audit.Boundary(cmd.Context(), obj, origin)
+	if err == nil && b == nil {
+		err = errors.New("object storage holds no boundary checkpoint: no segment was archived yet")
+	}
+	return b, err
 }

@@ -309,9 +309,12 @@ func (a *Archiver) put(ctx context.Context, bucket, key string, data []byte, cla
 	return nil
 }
 
-// owner is the keystore owner of the data key that seals the log's
-// objects.
-func (a *Archiver) owner() string { return "audit:" + a.opts.Origin }
+func (a *Archiver) owner() string { return ArchiveOwner(a.opts.Origin) }
+
+// ArchiveOwner is the keystore owner of the data key, in the backup
+// domain, that seals the objects of the log origin. It must have an
+// active data key before the archiver runs.
+func ArchiveOwner(origin string) string { return "audit:" + origin }
 
 // archiveBinding ties a sealed object to its log, bucket and key, so an
 // object moved to another name does not open.

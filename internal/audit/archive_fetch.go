@@ -71,14 +71,22 @@ func Fetch(ctx context.Context, st objstore.Store, s Sealer, origin, dir string)
 	if out.Checkpoints, out.Start, err = fetchCheckpoints(ctx, st, origin, dir, out.First); err != nil {
 		return out, err
 	}
+	out.Boundary, err = Boundary(ctx, st, origin)
+	return out, err
+}
+
+// Boundary returns the signed checkpoint the archiver of origin stored
+// when it last moved segments off the node, or nil if it never did. The
+// node's online records must reach it: `audit verify --from` it.
+func Boundary(ctx context.Context, st objstore.Store, origin string) ([]byte, error) {
 	b, _, err := st.Get(ctx, objstore.Audit, boundaryKey(origin))
 	switch {
-	case err == nil:
-		out.Boundary = b
-	case !errors.Is(err, objstore.ErrNotFound):
-		return out, fmt.Errorf("read boundary checkpoint: %w", err)
+	case errors.Is(err, objstore.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read boundary checkpoint: %w", err)
 	}
-	return out, nil
+	return b, nil
 }
 
 // storedSpan is a segment object: an archived segment or a chunk.

@@ -1,10 +1,17 @@
 package deploy
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/securecart/securecart/internal/audit"
+	"github.com/securecart/securecart/internal/envelope"
+	"github.com/securecart/securecart/internal/keys"
+	"github.com/securecart/securecart/internal/objstore"
+	"github.com/securecart/securecart/internal/sqldb"
 )
 
 // AuditDir is the deployment's audit log directory.
@@ -35,4 +42,42 @@ func (d *Deployment) OpenAudit(opts audit.Options) (*audit.Log, error) {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
 	return log, nil
+}
+
+// AuditArchiver returns the archiver that copies the deployment's audit
+// trail to obj, sealed with the keystore, and applies the configured
+// online period and retention. Start it with its Run method once the log
+// is open.
+func (d *Deployment) AuditArchiver(ctx context.Context, obj objstore.Store, log *slog.Logger) (*audit.Archiver, error) {
+	origin, err := audit.LogOrigin(d.AuditDir())
+	if err != nil {
+		return nil, fmt.Errorf("audit archive: %w", err)
+	}
+	if origin == "" {
+		origin = audit.DefaultOrigin
+	}
+	if err := d.ensureArchiveKey(ctx, audit.ArchiveOwner(origin)); err != nil {
+		return nil, err
+	}
+	return audit.NewArchiver(d.AuditDir(), audit.ArchiveOptions{Store: obj, Sealer: d.Keys, Origin: origin,
+		Every: d.Config.Audit.ShipInterval, Online: d.Config.Audit.Online, Retention: d.Config.Audit.Retention,
+		Logger: log})
+}
+
+// ensureArchiveKey gives the audit archive a data key of its own in the
+// backup domain, the first time.
+func (d *Deployment) ensureArchiveKey(ctx context.Context, owner string) error {
+	_, err := d.Keys.OwnerKeyID(ctx, envelope.Backup, owner)
+	if !errors.Is(err, keys.ErrNoActiveKey) {
+		return err
+	}
+	dk, err := d.Keys.NewDataKey(ctx, envelope.Backup)
+	if err != nil {
+		return fmt.Errorf("audit archive key: %w", err)
+	}
+	if err := d.DB.Write(ctx, func(tx sqldb.Tx) error { return d.Keys.Assign(ctx, tx, dk, owner) }); err != nil {
+		return fmt.Errorf("audit archive key: %w", err)
+	}
+	d.Keys.Assigned(dk, owner)
+	return nil
 }
