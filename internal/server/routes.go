@@ -59,6 +59,7 @@ func (a *API) table() []route {
 
 		{"GET", "/v1/policies", a.listPolicyVersions},
 		{"POST", "/v1/policies", a.applyPolicies},
+		{"POST", "/v1/policies/check", a.checkPolicies},
 		{"GET", "/v1/policies/{version}", a.getPolicyVersion},
 		{"POST", "/v1/policies/{version}/rollback", a.rollbackPolicies},
 		{"GET", "/v1/access/analysis", a.accessAnalysis},
