@@ -12,7 +12,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/securecart/securecart/internal/backup"
 	"github.com/securecart/securecart/internal/identity"
 	"github.com/securecart/securecart/internal/keys"
 	"github.com/securecart/securecart/internal/logging"
@@ -78,8 +80,21 @@ var matrix = []struct {
 	// Security reads the trail, but not from the application network,
 	// which here holds every caller.
 	{"GET", "/v1/audit", nil, "NNNNNN"},
+	{"GET", "/v1/backups/status", nil, "NNYNNN"},
+	{"POST", "/v1/backups/restore-record", func(i ids) any {
+		return map[string]any{"record": "customers/" + i.customer, "as_of": "2026-01-02T03:04:05Z"}
+	}, "NNYNNN"},
 	{"GET", "/v1/logs", nil, "YYNNNN"},
 	{"GET", "/metrics", nil, "YNNNNN"},
+}
+
+// fakeBackups answers the backup operations without object storage.
+type fakeBackups struct{}
+
+func (fakeBackups) Status(context.Context) (backup.Report, error) { return backup.Report{}, nil }
+
+func (fakeBackups) RestoreRecord(_ context.Context, table, id string, asOf time.Time) (backup.RecordResult, error) {
+	return backup.RecordResult{Table: table, ID: id, AsOf: asOf}, nil
 }
 
 // ids are the resources one cell works on, made fresh for it.
@@ -122,7 +137,7 @@ func TestRoleMatrix(t *testing.T) {
 			}
 			loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 			api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Directory: dir, CA: ca, Payments: payments.New(s),
-				Logs: logging.NewRing(10), Metrics: metrics.New(),
+				Logs: logging.NewRing(10), Metrics: metrics.New(), Backups: fakeBackups{},
 				Networks: map[string][]netip.Prefix{policy.NetworkApplication: loop, policy.NetworkPayment: loop}})
 			certs, err := tlsca.NewServerCerts(ctx, ca, tlsca.ServerOptions{})
 			if err != nil {

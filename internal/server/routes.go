@@ -64,6 +64,9 @@ func (a *API) table() []route {
 		{"POST", "/v1/policies/{version}/rollback", a.rollbackPolicies},
 		{"GET", "/v1/access/analysis", a.accessAnalysis},
 
+		{"GET", "/v1/backups/status", a.backupStatus},
+		{"POST", "/v1/backups/restore-record", a.restoreRecord},
+
 		{"GET", "/v1/audit", a.auditTrail},
 		{"GET", "/v1/logs", a.logs},
 		{"GET", "/metrics", a.metrics},

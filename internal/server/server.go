@@ -85,6 +85,9 @@ type Deps struct {
 	// CA issues services' client certificates; without it that operation
 	// answers 503.
 	CA *tlsca.CA
+	// Backups serves the backup status and record restores; without it
+	// those operations answer 503.
+	Backups Backups
 	// SignInLimit throttles sign-in attempts per source address (default
 	// DefaultSignInLimit).
 	SignInLimit Limit
