@@ -58,11 +58,12 @@ func newPolicyCmd(g *globals) *cobra.Command {
 		Use:   "policy",
 		Short: "Validate, test and compare policy sets; apply and roll back on a running deployment",
 		Long: "validate, test and diff work offline on files (\"default\" names the built-in set).\n" +
-			"list, show, apply and rollback are API clients of a running deployment.",
+			"list, show, check, apply and rollback are API clients of a running deployment.",
 	}
 	f.register(cmd)
 	cmd.AddCommand(policyValidateCmd(), policyTestCmd(), policyDiffCmd(),
-		policyListCmd(g, &f), policyShowCmd(g, &f), policyApplyCmd(g, &f), policyRollbackCmd(g, &f))
+		policyListCmd(g, &f), policyShowCmd(g, &f), policyCheckCmd(g, &f), policyApplyCmd(g, &f),
+		policyRollbackCmd(g, &f))
 	return cmd
 }
 
@@ -291,6 +292,85 @@ func writeVersion(w io.Writer, v server.PolicyVersionView, source bool) {
 	if source {
 		fmt.Fprintf(w, "\n%s", v.Source)
 	}
+}
+
+func policyCheckCmd(g *globals, f *apiFlags) *cobra.Command {
+	var casesFile string
+	var against int64
+	cmd := &cobra.Command{
+		Use:   "check FILE",
+		Short: "Have the deployment validate, analyze, diff and test a policy set, applying nothing",
+		Long: "check sends FILE to the running deployment, which validates it, reports the guardrails it\n" +
+			"breaks, compares it with the active version (or --against) and decides the cases of --cases.\n" +
+			"It fails when a case fails or when policy apply would refuse the set.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := readPolicyFile(args[0])
+			if err != nil {
+				return err
+			}
+			in := map[string]any{"source": string(src)}
+			if casesFile != "" {
+				data, err := os.ReadFile(casesFile)
+				if err != nil {
+					return err
+				}
+				in["cases"] = string(data)
+			}
+			if cmd.Flags().Changed("against") {
+				in["against"] = against
+			}
+			c, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			var v server.PolicyCheckView
+			if err := c.Do(cmd.Context(), "POST", "/v1/policies/check", in, &v); err != nil {
+				return err
+			}
+			return writeCheck(cmd.OutOrStdout(), args[0], v)
+		},
+	}
+	cmd.Flags().StringVar(&casesFile, "cases", "", "a cases file (YAML) to decide against the set")
+	cmd.Flags().Int64Var(&against, "against", 0, "the stored version to compare with (default: the active one)")
+	return cmd
+}
+
+func writeCheck(w io.Writer, name string, v server.PolicyCheckView) error {
+	fmt.Fprintf(w, "%s: valid: %d policies; compared with version %d\n", name, len(v.Policies), v.Against)
+	for _, l := range []struct {
+		mark string
+		ids  []string
+	}{{"+", v.Changes.Added}, {"-", v.Changes.Removed}, {"~", v.Changes.Changed}} {
+		for _, id := range l.ids {
+			fmt.Fprintf(w, "%s policy %s\n", l.mark, id)
+		}
+	}
+	for _, c := range v.Cells.Added {
+		fmt.Fprintf(w, "+ allow %s\n", c)
+	}
+	for _, c := range v.Cells.Removed {
+		fmt.Fprintf(w, "- allow %s\n", c)
+	}
+	if len(v.Findings) > 0 {
+		fmt.Fprintln(w, "Guardrail findings:")
+		analyze.WriteFindings(w, v.Findings)
+	}
+	for i, r := range v.Cases {
+		if r.Problem != "" {
+			fmt.Fprintf(w, "FAIL case %d (%s): %s\n", i+1, r.Name, r.Problem)
+		}
+	}
+	var errs []error
+	if v.Failed > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d cases failed", v.Failed, len(v.Cases)))
+	} else if len(v.Cases) > 0 {
+		fmt.Fprintf(w, "ok: %d cases\n", len(v.Cases))
+	}
+	if v.Blocking {
+		errs = append(errs, errors.New("the set breaks a blocking guardrail: policy apply would refuse it"))
+	}
+	return errors.Join(errs...)
 }
 
 func policyApplyCmd(g *globals, f *apiFlags) *cobra.Command {

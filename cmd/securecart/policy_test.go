@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/policy/cases"
 	"github.com/securecart/securecart/internal/policy/versions"
 	"github.com/securecart/securecart/internal/server"
 	"github.com/securecart/securecart/internal/sqldb/sqldbtest"
@@ -33,8 +35,17 @@ func TestPolicyOffline(t *testing.T) {
 		t.Fatalf("validate bad: %v", err)
 	}
 
-	if out := mustRun(t, "policy", "test", casesData+"default.yaml"); !strings.Contains(out, "ok: 13 cases") {
-		t.Fatalf("policy test: %s", out)
+	data, err := os.ReadFile(casesData + "default.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := cases.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("ok: %d cases", len(cf.Cases))
+	if out := mustRun(t, "policy", "test", casesData+"default.yaml"); !strings.Contains(out, want) {
+		t.Fatalf("policy test: %s, want %q", out, want)
 	}
 	// The same cases against a set that lets the developer read PII fail.
 	wide := filepath.Join(t.TempDir(), "wide.cedar")
@@ -94,7 +105,23 @@ func TestPolicyThroughTheAPI(t *testing.T) {
 	flags := []string{"--url", srv.URL, "--ca-file", ca}
 	policyCmd := func(args ...string) []string { return append(append([]string{"policy"}, flags...), args...) }
 
-	out := mustRun(t, policyCmd("apply", analyzeData+"operations-network.cedar", "--note", "operators' network")...)
+	// check applies nothing: it validates, compares and tests.
+	out := mustRun(t, policyCmd("check", "default", "--cases", casesData+"default.yaml")...)
+	if !strings.Contains(out, "compared with version 0") || !strings.Contains(out, "ok: ") ||
+		strings.Contains(out, "allow ") {
+		t.Fatalf("check the default set: %s", out)
+	}
+	out, err = run(t, policyCmd("check", analyzeData+"operations-network.cedar", "--cases", casesData+"default.yaml")...)
+	if err == nil || !strings.Contains(err.Error(), "cases failed") || !strings.Contains(out, "FAIL case") ||
+		!strings.Contains(out, "- allow ") {
+		t.Fatalf("check a set the cases do not fit: %v\n%s", err, out)
+	}
+	if out, err := run(t, policyCmd("check", analyzeData+"guardrails/no-admin-path.trips.cedar")...); err == nil ||
+		!strings.Contains(err.Error(), "blocking guardrail") || !strings.Contains(out, "no-admin-path") {
+		t.Fatalf("check a locked-out set: %v\n%s", err, out)
+	}
+
+	out = mustRun(t, policyCmd("apply", analyzeData+"operations-network.cedar", "--note", "operators' network")...)
 	if !strings.Contains(out, "version 1 is active") {
 		t.Fatalf("apply: %s", out)
 	}
