@@ -67,3 +67,48 @@ func TestServeArchivesTheAuditTrail(t *testing.T) {
 		t.Fatalf("audit verify of the fetched trail:\n%s", out)
 	}
 }
+
+// TestAuditOriginFromConfig names a new log after the configured origin
+// and refuses to open it under another.
+func TestAuditOriginFromConfig(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.Audit.Origin = "node-1.shop.example/audit"
+	open := func(cfg config.Config) (*audit.Log, error) {
+		d, err := deploy.Open(t.Context(), cfg, deploy.Options{Getenv: func(string) string { return "" }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		return d.OpenAudit(audit.Options{})
+	}
+	l, err := open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The log has a checkpoint only once it holds a record.
+	if o, err := audit.LogOrigin(filepath.Join(cfg.DataDir, audit.DirName)); err != nil || o != "" {
+		t.Fatalf("origin of an empty log: %q %v", o, err)
+	}
+	l, err = open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(t.Context(), &audit.Record{Phase: audit.PhaseRequest, Time: time.Now(),
+		RequestID: "req-1", Action: "readCustomer"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := audit.LogOrigin(filepath.Join(cfg.DataDir, audit.DirName)); err != nil || o != cfg.Audit.Origin {
+		t.Fatalf("origin %q %v, want %q", o, err, cfg.Audit.Origin)
+	}
+	cfg.Audit.Origin = "node-2.shop.example/audit"
+	if _, err := open(cfg); err == nil || !strings.Contains(err.Error(), "node-1.shop.example/audit") {
+		t.Fatalf("opened under another origin: %v", err)
+	}
+}

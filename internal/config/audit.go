@@ -19,6 +19,10 @@ type AuditConfig struct {
 	Online time.Duration
 	// Retention is how long records are kept at all (default 365 days).
 	Retention time.Duration
+	// Origin names a new audit log in its checkpoints and its objects
+	// (default "securecart.local/audit"). Every node that shares object
+	// storage needs its own, such as "node-3.shop.example/audit".
+	Origin string
 }
 
 // Bounds of the audit settings.
@@ -65,6 +69,9 @@ func (c *Config) auditSettings() []struct {
 }
 
 func (c *Config) auditFromEnv(getenv func(string) string) error {
+	if v := getenv("SECURECART_AUDIT_ORIGIN"); v != "" {
+		c.Audit.Origin = v
+	}
 	for _, s := range c.auditSettings() {
 		if v := getenv(s.env); v != "" {
 			d, err := parsePeriod(v)
@@ -79,6 +86,7 @@ func (c *Config) auditFromEnv(getenv func(string) string) error {
 
 // fileAudit is the JSON form of the audit section.
 type fileAudit struct {
+	Origin       *string `json:"origin"`
 	ShipInterval *string `json:"ship_interval"`
 	Online       *string `json:"online"`
 	Retention    *string `json:"retention"`
@@ -87,6 +95,9 @@ type fileAudit struct {
 func (c *Config) applyAudit(f *fileAudit) error {
 	if f == nil {
 		return nil
+	}
+	if f.Origin != nil {
+		c.Audit.Origin = *f.Origin
 	}
 	values := map[string]*string{"ship_interval": f.ShipInterval, "online": f.Online, "retention": f.Retention}
 	for _, s := range c.auditSettings() {
@@ -104,6 +115,9 @@ func (c *Config) applyAudit(f *fileAudit) error {
 func (c *Config) validateAudit() []error {
 	var errs []error
 	a := c.Audit
+	if a.Origin != "" && !validOrigin(a.Origin) {
+		errs = append(errs, fmt.Errorf("audit origin %q: want letters, digits and . _ - = separated by /", a.Origin))
+	}
 	if a.ShipInterval < MinAuditShipInterval || a.ShipInterval > MaxAuditShipInterval {
 		errs = append(errs, fmt.Errorf("audit ship interval: %s is outside 1s..1h", a.ShipInterval))
 	}
@@ -115,4 +129,26 @@ func (c *Config) validateAudit() []error {
 			a.Retention))
 	}
 	return errs
+}
+
+// validOrigin accepts what can name both a signed note's key and a folder
+// of objects: parts of letters, digits, '.', '_', '-' and '=' separated
+// by '/', at most 200 bytes.
+func validOrigin(o string) bool {
+	if len(o) > 200 {
+		return false
+	}
+	for _, part := range strings.Split(o, "/") {
+		if part == "" || part[0] == '.' {
+			return false
+		}
+		for _, r := range part {
+			ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+				r == '.' || r == '_' || r == '-' || r == '='
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
 }

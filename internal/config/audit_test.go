@@ -21,7 +21,8 @@ func TestAuditDefaults(t *testing.T) {
 
 func TestAuditFromFileAndEnv(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.json")
-	body := `{"audit": {"ship_interval": "30s", "online": "30d", "retention": "4380h"}}`
+	body := `{"audit": {"ship_interval": "30s", "online": "30d", "retention": "4380h",
+		"origin": "node-3.shop.example/audit"}}`
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +34,8 @@ func TestAuditFromFileAndEnv(t *testing.T) {
 	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	want := AuditConfig{ShipInterval: 30 * time.Second, Online: 30 * Day, Retention: 400 * Day}
+	want := AuditConfig{ShipInterval: 30 * time.Second, Online: 30 * Day, Retention: 400 * Day,
+		Origin: "node-3.shop.example/audit"}
 	if c.Audit != want {
 		t.Fatalf("audit = %+v, want %+v", c.Audit, want)
 	}
@@ -51,6 +53,8 @@ func TestAuditRefusesBadPeriods(t *testing.T) {
 		{AuditConfig{ShipInterval: time.Minute, Online: Day, Retention: 365 * Day}, "online period"},
 		{AuditConfig{ShipInterval: time.Minute, Online: 90 * Day, Retention: 30 * Day}, "retention"},
 		{AuditConfig{ShipInterval: time.Minute, Online: 90 * Day, Retention: 11 * 365 * Day}, "retention"},
+		{AuditConfig{ShipInterval: time.Minute, Online: 90 * Day, Retention: 365 * Day, Origin: "a b"}, "origin"},
+		{AuditConfig{ShipInterval: time.Minute, Online: 90 * Day, Retention: 365 * Day, Origin: "../x"}, "origin"},
 	}
 	for _, tc := range cases {
 		c := Default()

@@ -21,17 +21,15 @@ func (d *Deployment) AuditDir() string {
 
 // OpenAudit opens the deployment's audit log for appending, its
 // checkpoints signed with the keystore's audit-signing key under the
-// log's origin (audit.DefaultOrigin for a new log). Only one process may
-// have it open: audit.ErrLocked says another does.
+// log's origin (the configured one, or audit.DefaultOrigin, for a new
+// log). Only one process may have it open: audit.ErrLocked says another
+// does.
 func (d *Deployment) OpenAudit(opts audit.Options) (*audit.Log, error) {
-	dir := d.AuditDir()
-	origin, err := audit.LogOrigin(dir)
+	origin, err := d.auditOrigin()
 	if err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
-	if origin == "" {
-		origin = audit.DefaultOrigin
-	}
+	dir := d.AuditDir()
 	signer, err := d.Keys.AuditSigner(origin)
 	if err != nil {
 		return nil, fmt.Errorf("open audit log: signer: %w", err)
@@ -49,12 +47,9 @@ func (d *Deployment) OpenAudit(opts audit.Options) (*audit.Log, error) {
 // online period and retention. Start it with its Run method once the log
 // is open.
 func (d *Deployment) AuditArchiver(ctx context.Context, obj objstore.Store, log *slog.Logger) (*audit.Archiver, error) {
-	origin, err := audit.LogOrigin(d.AuditDir())
+	origin, err := d.auditOrigin()
 	if err != nil {
 		return nil, fmt.Errorf("audit archive: %w", err)
-	}
-	if origin == "" {
-		origin = audit.DefaultOrigin
 	}
 	if err := d.ensureArchiveKey(ctx, audit.ArchiveOwner(origin)); err != nil {
 		return nil, err
@@ -80,4 +75,25 @@ func (d *Deployment) ensureArchiveKey(ctx context.Context, owner string) error {
 	}
 	d.Keys.Assigned(dk, owner)
 	return nil
+}
+
+// auditOrigin returns the origin of the log in the audit directory, or
+// for a new log the configured one. A log whose origin differs from the
+// configured one is refused: its checkpoints and objects carry the name
+// it was created with.
+func (d *Deployment) auditOrigin() (string, error) {
+	origin, err := audit.LogOrigin(d.AuditDir())
+	if err != nil {
+		return "", err
+	}
+	want := d.Config.Audit.Origin
+	switch {
+	case origin == "" && want == "":
+		return audit.DefaultOrigin, nil
+	case origin == "":
+		return want, nil
+	case want != "" && want != origin:
+		return "", fmt.Errorf("the audit log's origin is %q, not the configured %q", origin, want)
+	}
+	return origin, nil
 }
