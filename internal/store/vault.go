@@ -148,23 +148,16 @@ func (s *Store) PutCard(ctx context.Context, n NewCard) (*CardToken, error) {
 		if err != nil {
 			return nil, err
 		}
+		after, err := encodeRow(row)
+		if err != nil {
+			return nil, err
+		}
 		stmts := []sqldb.Stmt{ins}
 		if a := s.sec.AssignStmt(key, token); a.Query != "" {
 			stmts = append(stmts, a)
 		}
-		err = s.write(ctx, func(w *wtx) error {
-			n, err := w.ExecBatch(ctx, stmts...)
-			if err != nil {
-				return err
-			}
-			if len(n) == 2 {
-				if err := keys.AssignResult(n[1]); err != nil {
-					return err
-				}
-			}
-			return w.record("vault_cards", token, "insert", row)
-		})
-		if (errors.Is(err, keys.ErrKeyTaken) || sqldb.IsUniqueViolation(err)) && attempt < 3 {
+		err = s.insertWrite(ctx, stmts, change{"vault_cards", token, "insert", after}, checkAssigned)
+		if (errors.Is(err, keys.ErrKeyTaken) || errors.Is(err, ErrDuplicate)) && attempt < 3 {
 			continue
 		}
 		if err != nil {
