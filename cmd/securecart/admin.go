@@ -2,23 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/identity"
-	"github.com/securecart/securecart/internal/keys"
 )
-
-// ActionAdminRecover names admin recover in the audit trail.
-const ActionAdminRecover = "adminRecover"
 
 func newAdminCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -35,7 +27,7 @@ func newAdminCmd(g *globals) *cobra.Command {
 			"records itself in the audit trail before it changes anything.",
 		Args: cobra.NoArgs,
 		RunE: g.withDeployment(func(cmd *cobra.Command, d *deploy.Deployment) error {
-			r, err := recoverAudited(cmd.Context(), d)
+			r, err := recoverAudited(cmd, d)
 			if err != nil {
 				return err
 			}
@@ -54,46 +46,15 @@ func newAdminCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// recoverAudited writes the request record, runs the recovery only once
-// that record is durable, then writes the outcome.
-func recoverAudited(ctx context.Context, d *deploy.Deployment) (*identity.Recovery, error) {
-	log, err := d.OpenAudit(audit.Options{})
-	if errors.Is(err, audit.ErrLocked) {
-		return nil, &keys.HintedError{Err: fmt.Errorf("admin recover: %w", err),
-			Hint: "a running securecart serve holds the audit log: stop it, recover, and start it again"}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("admin recover: %w", err)
-	}
-	defer log.Close()
-
-	var id [12]byte
-	rand.Read(id[:])
-	rec := audit.Record{
-		Phase:     audit.PhaseRequest,
-		Time:      time.Now(),
-		RequestID: "req_" + hex.EncodeToString(id[:]),
-		Principal: audit.Principal{ID: "local-operator", Kind: "operator"},
-		Source:    audit.Source{Address: "local", UserAgent: "securecart admin recover"},
-		Action:    ActionAdminRecover,
-		Resource:  audit.Resource{Type: "Collection", ID: "principals"},
-	}
-	seq, err := log.Append(ctx, &rec)
-	if err != nil {
-		return nil, fmt.Errorf("admin recover: audit: %w", err)
-	}
-
-	r, rerr := d.Identity.Recover(ctx)
-	rec.Phase, rec.RequestSeq, rec.Time = audit.PhaseOutcome, seq, time.Now()
-	rec.Outcome = audit.Outcome{Status: 200}
-	if rerr != nil {
-		rec.Outcome = audit.Outcome{Status: 500, ErrorCode: "internal"}
-	}
-	if _, err := log.Append(ctx, &rec); err != nil {
-		return nil, errors.Join(rerr, fmt.Errorf("admin recover: audit outcome: %w", err))
-	}
-	if rerr != nil {
-		return nil, rerr
-	}
-	return r, nil
+// recoverAudited runs the recovery recorded in the deployment's audit
+// trail: only once the request record is durable, then the outcome.
+func recoverAudited(cmd *cobra.Command, d *deploy.Deployment) (*identity.Recovery, error) {
+	var r *identity.Recovery
+	err := recordLocal(cmd, d, audit.ActionAdminRecover, audit.Resource{Type: "Collection", ID: "principals"},
+		func(ctx context.Context) error {
+			var err error
+			r, err = d.Identity.Recover(ctx)
+			return err
+		})
+	return r, err
 }

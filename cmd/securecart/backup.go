@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/backup"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/objstore"
@@ -116,30 +117,36 @@ func newBackupSnapshotCmd(g *globals) *cobra.Command {
 			"and snapshots on its own schedule.",
 		Args: cobra.NoArgs,
 		RunE: g.withDeployment(func(cmd *cobra.Command, d *deploy.Deployment) error {
-			ctx := cmd.Context()
-			obj, err := deploy.OpenObjects(ctx, g.cfg)
-			if err != nil {
-				return err
-			}
-			sh, err := d.Shipper(ctx, obj, nil)
-			if err != nil {
-				return err
-			}
-			pos, err := sh.ShipOnce(ctx)
-			if err != nil {
-				return err
-			}
-			if err := sh.SnapshotKeystore(ctx); err != nil {
-				return err
-			}
-			start := time.Now()
-			info, err := sh.Snapshot(ctx)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deployment %s: shipped up to %d; snapshot %s (%d parts, %d bytes) in %s\n",
-				sh.Deployment(), pos, info.Dir, info.Parts, info.Bytes, time.Since(start).Round(time.Millisecond))
-			return nil
+			return recordLocal(cmd, d, audit.ActionSnapshot, backupsRes, func(ctx context.Context) error {
+				return snapshot(ctx, cmd, g, d)
+			})
 		}),
 	}
+}
+
+// snapshot ships pending changes and takes a keystore and a data snapshot.
+func snapshot(ctx context.Context, cmd *cobra.Command, g *globals, d *deploy.Deployment) error {
+	obj, err := deploy.OpenObjects(ctx, g.cfg)
+	if err != nil {
+		return err
+	}
+	sh, err := d.Shipper(ctx, obj, nil)
+	if err != nil {
+		return err
+	}
+	pos, err := sh.ShipOnce(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sh.SnapshotKeystore(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	info, err := sh.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "deployment %s: shipped up to %d; snapshot %s (%d parts, %d bytes) in %s\n",
+		sh.Deployment(), pos, info.Dir, info.Parts, info.Bytes, time.Since(start).Round(time.Millisecond))
+	return nil
 }

@@ -14,10 +14,12 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/backup"
 	"github.com/securecart/securecart/internal/config"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/keys"
+	"github.com/securecart/securecart/internal/objstore"
 	"github.com/securecart/securecart/internal/sqldb"
 	"github.com/securecart/securecart/internal/sqldb/postgres"
 	"github.com/securecart/securecart/internal/sqldb/sqlite"
@@ -94,26 +96,19 @@ func newBackupRestoreCmd(g *globals) *cobra.Command {
 			if dep, err = pickDeployment(ctx, obj, dep); err != nil {
 				return err
 			}
-			db, where, err := openTarget(ctx, into)
+			d, err := g.open(ctx)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			var bar *progressbar.ProgressBar
-			sum, err := backup.Restore(ctx, backup.RestoreOptions{
-				Objects: obj, Deployment: dep, To: point, Target: db, Provider: g.providerFor,
-				Progress: func(done, total int64) {
-					if bar == nil {
-						bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-							progressbar.OptionSetDescription("restore"), progressbar.OptionShowCount())
-					}
-					bar.Set64(done)
-				},
-			})
-			if bar != nil {
-				bar.Finish()
-				fmt.Fprintln(cmd.ErrOrStderr())
-			}
+			defer d.Close()
+			var sum backup.Summary
+			var where string
+			err = recordLocal(cmd, d, audit.ActionRestore, audit.Resource{Type: "Backup", ID: dep},
+				func(ctx context.Context) error {
+					var err error
+					sum, where, err = restore(ctx, cmd, g, obj, dep, point, into)
+					return err
+				})
 			if err != nil {
 				return err
 			}
@@ -132,6 +127,33 @@ func newBackupRestoreCmd(g *globals) *cobra.Command {
 	cmd.MarkFlagRequired("to")
 	cmd.MarkFlagRequired("into")
 	return cmd
+}
+
+// restore builds a new database at into from dep's backups as they were
+// at point, and says where it is.
+func restore(ctx context.Context, cmd *cobra.Command, g *globals, obj objstore.Store, dep string,
+	point time.Time, into string) (backup.Summary, string, error) {
+	db, where, err := openTarget(ctx, into)
+	if err != nil {
+		return backup.Summary{}, "", err
+	}
+	defer db.Close()
+	var bar *progressbar.ProgressBar
+	sum, err := backup.Restore(ctx, backup.RestoreOptions{
+		Objects: obj, Deployment: dep, To: point, Target: db, Provider: g.providerFor,
+		Progress: func(done, total int64) {
+			if bar == nil {
+				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+					progressbar.OptionSetDescription("restore"), progressbar.OptionShowCount())
+			}
+			bar.Set64(done)
+		},
+	})
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(cmd.ErrOrStderr())
+	}
+	return sum, where, err
 }
 
 func printSummary(cmd *cobra.Command, s backup.Summary, where string) {
@@ -160,27 +182,12 @@ func newBackupVerifyCmd(g *globals) *cobra.Command {
 		Short: "Restore the latest point into a scratch database and compare it with the live store",
 		Args:  cobra.NoArgs,
 		RunE: g.withDeployment(func(cmd *cobra.Command, d *deploy.Deployment) error {
-			ctx := cmd.Context()
-			obj, err := deploy.OpenObjects(ctx, g.cfg)
-			if err != nil {
+			var res backup.VerifyResult
+			err := recordLocal(cmd, d, audit.ActionVerifyBackup, backupsRes, func(ctx context.Context) error {
+				var err error
+				res, err = verifyBackups(ctx, g, d, wait)
 				return err
-			}
-			dep, err := backup.DeploymentID(ctx, d.DB)
-			if err != nil {
-				return err
-			}
-			dir, err := os.MkdirTemp("", "securecart-verify-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			scratch, _, err := openTarget(ctx, dir)
-			if err != nil {
-				return err
-			}
-			defer scratch.Close()
-			res, err := backup.Verify(ctx, d.DB, backup.RestoreOptions{Objects: obj, Deployment: dep,
-				Target: scratch, Provider: g.providerFor}, wait)
+			})
 			if err != nil {
 				return err
 			}
@@ -200,6 +207,31 @@ func newBackupVerifyCmd(g *globals) *cobra.Command {
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long to wait for the backups to reach the live position")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// verifyBackups restores the latest point into a scratch database and
+// compares it with the live store.
+func verifyBackups(ctx context.Context, g *globals, d *deploy.Deployment, wait time.Duration) (backup.VerifyResult, error) {
+	obj, err := deploy.OpenObjects(ctx, g.cfg)
+	if err != nil {
+		return backup.VerifyResult{}, err
+	}
+	dep, err := backup.DeploymentID(ctx, d.DB)
+	if err != nil {
+		return backup.VerifyResult{}, err
+	}
+	dir, err := os.MkdirTemp("", "securecart-verify-")
+	if err != nil {
+		return backup.VerifyResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	scratch, _, err := openTarget(ctx, dir)
+	if err != nil {
+		return backup.VerifyResult{}, err
+	}
+	defer scratch.Close()
+	return backup.Verify(ctx, d.DB, backup.RestoreOptions{Objects: obj, Deployment: dep,
+		Target: scratch, Provider: g.providerFor}, wait)
 }
 
 func printVerify(cmd *cobra.Command, r backup.VerifyResult) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/envelope"
 )
@@ -74,12 +76,14 @@ func newKeysRotateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			v, err := d.Keys.Rotate(cmd.Context(), dom)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: version %d is active\n", dom, v)
-			return reindexAfter(cmd, d, dom)
+			return recordLocal(cmd, d, audit.ActionRotateKey, keyDomain(dom), func(ctx context.Context) error {
+				v, err := d.Keys.Rotate(ctx, dom)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: version %d is active\n", dom, v)
+				return reindexAfter(ctx, cmd, d, dom)
+			})
 		},
 	}
 }
@@ -103,26 +107,33 @@ func newKeysRewrapCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			var bar *progressbar.ProgressBar
-			n, err := d.Keys.Rewrap(cmd.Context(), dom, func(done, total int64) {
-				if bar == nil {
-					bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
-						progressbar.OptionSetDescription("rewrap "+dom.String()),
-						progressbar.OptionShowCount(), progressbar.OptionShowIts())
-				}
-				bar.Set64(done)
+			return recordLocal(cmd, d, audit.ActionRewrapKeys, keyDomain(dom), func(ctx context.Context) error {
+				return rewrap(ctx, cmd, d, dom)
 			})
-			if bar != nil {
-				bar.Finish()
-				fmt.Fprintln(cmd.ErrOrStderr())
-			}
-			if err != nil {
-				return fmt.Errorf("%w (run the command again to resume)", err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rewrapped %d %s data keys\n", n, dom)
-			return reindexAfter(cmd, d, dom)
 		},
 	}
+}
+
+// rewrap moves the data keys of dom, with a progress bar.
+func rewrap(ctx context.Context, cmd *cobra.Command, d *deploy.Deployment, dom envelope.Domain) error {
+	var bar *progressbar.ProgressBar
+	n, err := d.Keys.Rewrap(ctx, dom, func(done, total int64) {
+		if bar == nil {
+			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+				progressbar.OptionSetDescription("rewrap "+dom.String()),
+				progressbar.OptionShowCount(), progressbar.OptionShowIts())
+		}
+		bar.Set64(done)
+	})
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(cmd.ErrOrStderr())
+	}
+	if err != nil {
+		return fmt.Errorf("%w (run the command again to resume)", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "rewrapped %d %s data keys\n", n, dom)
+	return reindexAfter(ctx, cmd, d, dom)
 }
 
 func newKeysDestroyCmd(g *globals) *cobra.Command {
@@ -144,7 +155,11 @@ func newKeysDestroyCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			if err := d.Keys.Destroy(cmd.Context(), dom, uint32(v)); err != nil {
+			res := audit.Resource{Type: "KeyVersion", ID: dom.String() + "/" + args[1]}
+			err = recordLocal(cmd, d, audit.ActionDestroyKey, res, func(ctx context.Context) error {
+				return d.Keys.Destroy(ctx, dom, uint32(v))
+			})
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s version %d destroyed\n", dom, v)
@@ -160,7 +175,9 @@ func newKeysBackupCmd(g *globals) *cobra.Command {
 		Short: "Write a snapshot of the keystore (wrapped keys only), apart from the data",
 		Args:  cobra.NoArgs,
 		RunE: g.withDeployment(func(cmd *cobra.Command, d *deploy.Deployment) error {
-			return writeNew(out, func(w io.Writer) error { return d.Keys.Snapshot(cmd.Context(), w) })
+			return recordLocal(cmd, d, audit.ActionSnapshot, keystoreRes, func(ctx context.Context) error {
+				return writeNew(out, func(w io.Writer) error { return d.Keys.Snapshot(ctx, w) })
+			})
 		}),
 	}
 	cmd.Flags().StringVar(&out, "out", "", "file to create")
@@ -169,11 +186,11 @@ func newKeysBackupCmd(g *globals) *cobra.Command {
 }
 
 // reindexAfter re-indexes customers' emails after the blind-index key moved.
-func reindexAfter(cmd *cobra.Command, d *deploy.Deployment, dom envelope.Domain) error {
+func reindexAfter(ctx context.Context, cmd *cobra.Command, d *deploy.Deployment, dom envelope.Domain) error {
 	if dom != envelope.BlindIndex {
 		return nil
 	}
-	n, err := d.Store.ReindexEmails(cmd.Context(), nil)
+	n, err := d.Store.ReindexEmails(ctx, nil)
 	if err != nil {
 		return err
 	}

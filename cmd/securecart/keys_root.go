@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/config"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/keys"
@@ -36,12 +38,15 @@ func newKeysExportRootCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			blob, err := keys.ExportRoot(d.Keys.Root(), pass)
-			clear(pass)
+			defer clear(pass)
+			err = recordLocal(cmd, d, audit.ActionExportRoot, rootKeyRes, func(context.Context) error {
+				blob, err := keys.ExportRoot(d.Keys.Root(), pass)
+				if err != nil {
+					return err
+				}
+				return writeNew(out, func(w io.Writer) error { _, err := w.Write(blob); return err })
+			})
 			if err != nil {
-				return err
-			}
-			if err := writeNew(out, func(w io.Writer) error { _, err := w.Write(blob); return err }); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "root key %s exported to %s\n", d.Keys.Root().ID(), out)
@@ -121,7 +126,8 @@ func newKeysRotateRootCmd(g *globals) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: g.withDeployment(func(cmd *cobra.Command, d *deploy.Deployment) error {
 			old := d.Keys.Root().ID()
-			if err := d.Keys.RotateRoot(cmd.Context()); err != nil {
+			err := recordLocal(cmd, d, audit.ActionRotateRoot, rootKeyRes, d.Keys.RotateRoot)
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "root key rotated: %s -> %s; export the new one with 'securecart keys export-root'\n",

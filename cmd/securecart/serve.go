@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -151,11 +152,19 @@ const sweepEvery = 24 * time.Hour
 // sweepErased removes, at start and then every interval, the customer rows
 // whose data key was destroyed but whose row survived: a crash between the
 // two steps of an erasure leaves such a row, unreadable, until this runs.
-func sweepErased(ctx context.Context, s *store.Store, every time.Duration, log *slog.Logger) {
+// Each sweep is recorded in trail.
+func sweepErased(ctx context.Context, s *store.Store, trail audit.Appender, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	act := audit.Action{Name: audit.ActionSweepErased, Resource: audit.Resource{Type: "Collection", ID: "customers"},
+		Principal: audit.System, Source: serveSource}
 	for {
-		n, err := s.SweepErased(ctx)
+		var n int
+		err := audit.Do(ctx, trail, act, func(ctx context.Context) error {
+			var err error
+			n, err = s.SweepErased(ctx)
+			return err
+		})
 		if err != nil && ctx.Err() == nil {
 			log.Warn("sweep erased customers", "err", err)
 		} else if n > 0 {
@@ -206,10 +215,14 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 		Directory: d.Identity, CA: ca, Logs: ring, Metrics: m, Payments: payments.New(d.Store),
 		Networks: nets, Limits: f.rateLimits(), Logger: log.With("subsystem", "api")})
 
+	// The background workers record their actions in the trail: they
+	// stop before it closes.
+	var workers sync.WaitGroup
+	defer workers.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go d.Keys.Run(ctx, keys.Maintenance{})
-	go sweepErased(ctx, d.Store, sweepEvery, log.With("subsystem", "store"))
+	workers.Go(func() { d.Keys.Run(ctx, keys.Maintenance{Around: auditedRotation(trail)}) })
+	workers.Go(func() { sweepErased(ctx, d.Store, trail, sweepEvery, log.With("subsystem", "store")) })
 	go pv.Poll(ctx, policyPoll, func(err error) { log.Warn("refresh policy set", "err", err) })
 	reload := make(chan struct{}, 1)
 	hup := make(chan os.Signal, 1)

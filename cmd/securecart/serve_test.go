@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/config"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/sqldb"
@@ -52,10 +53,14 @@ func TestSweepErasedAtStart(t *testing.T) {
 		t.Fatal("the interrupted erasure left no row to sweep")
 	}
 
+	trail, err := d.OpenAudit(audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sweepErased(ctx, d.Store, time.Hour, slog.New(slog.DiscardHandler))
+		sweepErased(ctx, d.Store, trail, time.Hour, slog.New(slog.DiscardHandler))
 	}()
 	for deadline := time.Now().Add(30 * time.Second); rows(erased.ID) != 0; {
 		if time.Now().After(deadline) {
@@ -65,6 +70,15 @@ func TestSweepErasedAtStart(t *testing.T) {
 	}
 	cancel()
 	<-done
+	if err := trail.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The sweep is in the trail, as the server's own action.
+	recs := trailRecords(t, d.AuditDir())
+	if len(recs) != 2 || recs[0].Action != audit.ActionSweepErased || recs[0].Principal != audit.System.ID ||
+		recs[1].Status != audit.StatusDone {
+		t.Fatalf("trail after the sweep: %+v", recs)
+	}
 	if rows(kept.ID) != 1 {
 		t.Fatal("the sweep removed a live customer")
 	}

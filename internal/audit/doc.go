@@ -59,6 +59,22 @@
 // the purpose string. Decode reads it, and a record read from it encodes
 // again as version 1, so logs written before stay verifiable.
 //
+// # Actions outside the API
+//
+// Admin commands run on the host and the server's background workers
+// record themselves with Do, the same way the API records a request:
+//
+//	err := audit.Do(ctx, log, audit.Action{Name: audit.ActionRotateKey,
+//		Resource: audit.Resource{Type: "KeyDomain", ID: "orders"},
+//		Principal: audit.System, Source: source}, rotate)
+//
+// Do appends the request record and runs the action only once it is
+// durable; if it cannot be written the action does not run. The outcome
+// record follows with status 200 (done), 499 (canceled) or 500 (failed);
+// the error's text stays out of the record. Operator is the principal of
+// a command run on the host with the root key, System that of a worker of
+// the server. The Action* constants name these actions.
+//
 // # Files
 //
 // The log lives in one directory (DATA_DIR/audit):
@@ -197,7 +213,9 @@
 //   - Retention (moving old segments to object storage) belongs to the
 //     lifecycle work; verification and proofs work on the segments that
 //     remain, from the first one's header on.
-//   - Nothing here records the CLI's own audit commands: only one process
-//     may append, and the server holds the log while it runs.
+//   - Only one process may append, and the server holds the log while it
+//     runs: a command that records itself on the host (keys, backups,
+//     restores, admin recover) refuses while a server runs, and reading
+//     commands (verify, tail, export) do not record themselves.
 //   - No PostgreSQL store (see Clusters).
 package audit

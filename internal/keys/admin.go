@@ -103,6 +103,12 @@ func (k *Keystore) drainPool(ctx context.Context, d Domain) error {
 // RotateDue rotates every domain whose active version is older than the
 // crypto-period, and returns the domains it rotated.
 func (k *Keystore) RotateDue(ctx context.Context) ([]Domain, error) {
+	return k.rotateDue(ctx, nil)
+}
+
+// rotateDue is RotateDue with each rotation run through around, if set.
+func (k *Keystore) rotateDue(ctx context.Context, around func(context.Context, Domain,
+	func(context.Context) error) error) ([]Domain, error) {
 	now := k.cfg.Now()
 	var due []Domain
 	for _, d := range envelope.Domains {
@@ -115,7 +121,17 @@ func (k *Keystore) RotateDue(ctx context.Context) ([]Domain, error) {
 		}
 	}
 	for _, d := range due {
-		if _, err := k.Rotate(ctx, d); err != nil {
+		rotate := func(ctx context.Context) error {
+			_, err := k.Rotate(ctx, d)
+			return err
+		}
+		var err error
+		if around != nil {
+			err = around(ctx, d, rotate)
+		} else {
+			err = rotate(ctx)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,11 @@ type Maintenance struct {
 	// OrphanAge is how old an unassigned data key must be before the sweep
 	// deletes it: at least a day, twice as old as any key a pool hands out.
 	OrphanAge time.Duration
+	// Around, if set, runs each scheduled rotation: it is given the
+	// domain and the rotation, and must call rotate for it to happen (the
+	// server records the rotation in its audit trail before it runs, and
+	// refuses to run it when the record cannot be written).
+	Around func(ctx context.Context, d Domain, rotate func(context.Context) error) error
 }
 
 // RunOnce does one round of maintenance and returns the domains it rotated.
@@ -24,7 +29,7 @@ func (k *Keystore) RunOnce(ctx context.Context, m Maintenance) ([]Domain, error)
 	if err := k.Refresh(ctx); err != nil {
 		return nil, err
 	}
-	rotated, err := k.RotateDue(ctx)
+	rotated, err := k.rotateDue(ctx, m.Around)
 	if err != nil {
 		return rotated, err
 	}

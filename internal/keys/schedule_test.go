@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -100,5 +101,48 @@ func TestStalePoolKeysAreNotHandedOut(t *testing.T) {
 			t.Fatalf("key %d: %v", i, err)
 		}
 		settle(ks)
+	}
+}
+
+// TestMaintenanceAround runs scheduled rotations through the hook: a hook
+// that refuses keeps the keys as they are, one that calls rotate rotates.
+func TestMaintenanceAround(t *testing.T) {
+	ctx := context.Background()
+	h := sqldbtest.OpenSQLite(t)
+	clock := newFakeClock()
+	ks, err := Open(ctx, h.DB, &FileProvider{Path: filepath.Join(t.TempDir(), "root.key")},
+		Config{Now: clock.Now, CryptoPeriod: 30 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ks.Close()
+	clock.Add(31 * 24 * time.Hour)
+
+	refused := errors.New("not recorded")
+	var asked []Domain
+	refuse := Maintenance{Around: func(_ context.Context, d Domain, _ func(context.Context) error) error {
+		asked = append(asked, d)
+		return refused
+	}}
+	if _, err := ks.RunOnce(ctx, refuse); !errors.Is(err, refused) || len(asked) != 1 {
+		t.Fatalf("refusing hook: %v, asked for %v", err, asked)
+	}
+	if v, _ := ks.ActiveVersion(asked[0]); v != 1 {
+		t.Fatalf("%s rotated to %d although the hook refused", asked[0], v)
+	}
+
+	asked = nil
+	run := Maintenance{Around: func(ctx context.Context, d Domain, rotate func(context.Context) error) error {
+		asked = append(asked, d)
+		return rotate(ctx)
+	}}
+	rotated, err := ks.RunOnce(ctx, run)
+	if err != nil || len(rotated) != len(envelope.Domains) || len(asked) != len(envelope.Domains) {
+		t.Fatalf("hook that rotates: rotated %v, asked %v, %v", rotated, asked, err)
+	}
+	for _, d := range envelope.Domains {
+		if v, _ := ks.ActiveVersion(d); v != 2 {
+			t.Fatalf("%s active version %d, want 2", d, v)
+		}
 	}
 }

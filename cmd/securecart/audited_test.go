@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securecart/securecart/internal/audit"
+	"github.com/securecart/securecart/internal/config"
+	"github.com/securecart/securecart/internal/deploy"
+	"github.com/securecart/securecart/internal/envelope"
+	"github.com/securecart/securecart/internal/keys"
+)
+
+// trailRec is what the tests check of a record.
+type trailRec struct {
+	Seq, RequestSeq uint64
+	Phase           audit.Phase
+	RequestID       string
+	Action          string
+	Principal       string
+	UserAgent       string
+	Resource        audit.Resource
+	Status          int
+	ErrorCode       string
+}
+
+// trailRecords reads every record of the audit trail in dir.
+func trailRecords(t *testing.T, dir string) []trailRec {
+	t.Helper()
+	var out []trailRec
+	for e, err := range audit.NewReader(dir).Scan(t.Context(), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.Record
+		out = append(out, trailRec{Seq: e.Seq, RequestSeq: r.RequestSeq, Phase: r.Phase, RequestID: r.RequestID,
+			Action: r.Action, Principal: r.Principal.ID, UserAgent: r.Source.UserAgent, Resource: r.Resource,
+			Status: r.Outcome.Status, ErrorCode: r.Outcome.ErrorCode})
+	}
+	return out
+}
+
+// TestHostCommandsRecordThemselves runs every command that changes a
+// deployment directly and finds each in the trail: a request record, then
+// an outcome record naming it, as the local operator.
+func TestHostCommandsRecordThemselves(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("SECURECART_ROOT_KEY_FILE", filepath.Join(t.TempDir(), "root.key"))
+	t.Setenv(recoveryEnv, "correct horse battery staple recovery")
+	d := "--data-dir=" + dir
+	mustRun(t, d, "keys", "list")
+
+	type step struct {
+		args   []string
+		action string
+		res    audit.Resource
+		fails  bool
+	}
+	pii := audit.Resource{Type: "KeyDomain", ID: "customer-pii"}
+	steps := []step{
+		{[]string{"keys", "rotate", "customer-pii"}, audit.ActionRotateKey, pii, false},
+		{[]string{"keys", "rewrap", "customer-pii"}, audit.ActionRewrapKeys, pii, false},
+		// Version 2 is the active one: destroying it is refused, and the
+		// refusal is recorded too.
+		{[]string{"keys", "destroy", "customer-pii", "2"}, audit.ActionDestroyKey,
+			audit.Resource{Type: "KeyVersion", ID: "customer-pii/2"}, true},
+		{[]string{"keys", "backup", "--out", filepath.Join(t.TempDir(), "ks.bak")}, audit.ActionSnapshot, keystoreRes, false},
+		{[]string{"keys", "rotate-root"}, audit.ActionRotateRoot, rootKeyRes, false},
+		{[]string{"keys", "export-root", "--out", filepath.Join(t.TempDir(), "root.exp")}, audit.ActionExportRoot,
+			rootKeyRes, false},
+		{[]string{"admin", "recover"}, audit.ActionAdminRecover, audit.Resource{Type: "Collection", ID: "principals"}, false},
+		{[]string{"backup", "snapshot"}, audit.ActionSnapshot, backupsRes, false},
+		{[]string{"backup", "verify"}, audit.ActionVerifyBackup, backupsRes, false},
+		{[]string{"backup", "restore", "--to", "latest", "--into", filepath.Join(t.TempDir(), "restored")},
+			audit.ActionRestore, audit.Resource{Type: "Backup"}, false},
+	}
+	for _, s := range steps {
+		out, err := run(t, append([]string{d}, s.args...)...)
+		if (err != nil) != s.fails {
+			t.Fatalf("securecart %s: %v\n%s", strings.Join(s.args, " "), err, out)
+		}
+	}
+
+	recs := trailRecords(t, filepath.Join(dir, audit.DirName))
+	if len(recs) != 2*len(steps) {
+		t.Fatalf("%d records for %d commands", len(recs), len(steps))
+	}
+	for i, s := range steps {
+		req, out := recs[2*i], recs[2*i+1]
+		name := strings.Join(s.args[:2], " ")
+		if s.res.ID == "" {
+			s.res.ID = req.Resource.ID // the deployment id of the backups
+		}
+		if req.Phase != audit.PhaseRequest || req.Action != s.action || req.Resource != s.res ||
+			req.Principal != audit.Operator.ID || req.UserAgent != "securecart "+name {
+			t.Errorf("%s: request record %+v", name, req)
+		}
+		want := audit.StatusDone
+		if s.fails {
+			want = audit.StatusFailed
+		}
+		if out.Phase != audit.PhaseOutcome || out.RequestSeq != req.Seq || out.RequestID != req.RequestID ||
+			out.Status != want {
+			t.Errorf("%s: outcome record %+v", name, out)
+		}
+	}
+}
+
+// TestHostCommandRefusedWhileServed: with the trail held by another
+// process (a running server), a command refuses, with a hint, and changes
+// nothing.
+func TestHostCommandRefusedWhileServed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("SECURECART_ROOT_KEY_FILE", filepath.Join(t.TempDir(), "root.key"))
+	d := "--data-dir=" + dir
+	mustRun(t, d, "keys", "list")
+
+	cfg := config.Default()
+	cfg.DataDir = dir
+	if err := cfg.FromEnv(os.Getenv); err != nil {
+		t.Fatal(err)
+	}
+	dep, err := deploy.Open(t.Context(), cfg, deploy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dep.Close()
+	held, err := dep.OpenAudit(audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+
+	_, err = run(t, d, "keys", "rotate", "orders")
+	var h *keys.HintedError
+	if !errors.Is(err, audit.ErrLocked) || !errors.As(err, &h) || !strings.Contains(h.Hint, "stop it") {
+		t.Fatalf("keys rotate with the trail held: %v", err)
+	}
+	if v, _ := dep.Keys.ActiveVersion(envelope.Orders); v != 1 {
+		t.Fatalf("a refused rotation left version %d active", v)
+	}
+}
+
+// TestScheduledRotationIsRecorded runs a server's scheduled rotation hook
+// over a real trail: the rotation runs between its two records, as the
+// server's own action.
+func TestScheduledRotationIsRecorded(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("SECURECART_ROOT_KEY_FILE", filepath.Join(t.TempDir(), "root.key"))
+	cfg := config.Default()
+	cfg.DataDir = dir
+	if err := cfg.FromEnv(os.Getenv); err != nil {
+		t.Fatal(err)
+	}
+	dep, err := deploy.Open(t.Context(), cfg, deploy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dep.Close()
+	trail, err := dep.OpenAudit(audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	around := auditedRotation(trail)
+	err = around(t.Context(), envelope.Backup, func(ctx context.Context) error {
+		if n := len(trailRecords(t, dep.AuditDir())); n != 1 {
+			t.Errorf("the rotation runs with %d records in the trail, want its request record", n)
+		}
+		_, err := dep.Keys.Rotate(ctx, envelope.Backup)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trail.Close(); err != nil {
+		t.Fatal(err)
+	}
+	recs := trailRecords(t, dep.AuditDir())
+	if len(recs) != 2 || recs[0].Action != audit.ActionRotateKey || recs[0].Principal != audit.System.ID ||
+		recs[0].Resource != (audit.Resource{Type: "KeyDomain", ID: "backup"}) || recs[0].UserAgent != "securecart serve" ||
+		recs[1].Status != audit.StatusDone {
+		t.Fatalf("trail of a scheduled rotation: %+v", recs)
+	}
+	if v, _ := dep.Keys.ActiveVersion(envelope.Backup); v != 2 {
+		t.Fatalf("backup key at version %d after the rotation", v)
+	}
+}
