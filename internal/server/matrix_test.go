@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -21,6 +22,7 @@ import (
 	"github.com/securecart/securecart/internal/metrics"
 	"github.com/securecart/securecart/internal/payments"
 	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/policy/versions"
 	"github.com/securecart/securecart/internal/server"
 	"github.com/securecart/securecart/internal/sqldb/sqldbtest"
 	"github.com/securecart/securecart/internal/store"
@@ -86,7 +88,24 @@ var matrix = []struct {
 	}, "NNYNNN"},
 	{"GET", "/v1/logs", nil, "YYNNNN"},
 	{"GET", "/metrics", nil, "YNNNNN"},
+	// Policies: security reads and checks them; changing them needs a
+	// person's MFA, which no cell has, or an admin service.
+	{"GET", "/v1/policies", nil, "NYNNNY"},
+	{"GET", "/v1/policies/0", nil, "NYNNNY"},
+	{"POST", "/v1/policies/check", func(ids) any { return map[string]any{"source": defaultSource} }, "NYNNNY"},
+	{"GET", "/v1/access/analysis", nil, "NYNNNY"},
+	{"POST", "/v1/policies", func(ids) any { return map[string]any{"source": defaultSource} }, "NNNNNY"},
+	{"POST", "/v1/policies/0/rollback", nil, "NNNNNY"},
 }
+
+// defaultSource is the default policy set, which the policy cells apply
+// again so that every other cell keeps the default answers.
+var defaultSource = string(policy.DefaultPolicies())
+
+// seededPII are values of the matrix's customers and cards that must reach
+// no log line.
+var seededPII = []string{"Matrix Person", "@example.com", "+1 555 0100", "+1 555 0199",
+	"4111111111111111", "5555555555554444"}
 
 // fakeBackups answers the backup operations without object storage.
 type fakeBackups struct{}
@@ -126,8 +145,15 @@ func TestRoleMatrix(t *testing.T) {
 	for _, eng := range sqldbtest.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
 			ctx := context.Background()
-			h, s, pe := openStore(t, eng, keys.Config{})
+			var logs syncBuf
+			ring := logging.NewRing(1000)
+			log := slog.New(logging.NewHandler(&logs, ring, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			h, s, _ := openStore(t, eng, keys.Config{Logger: log})
 			dir, err := identity.Open(ctx, h.DB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pv, err := versions.Open(ctx, h.DB)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,8 +162,8 @@ func TestRoleMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-			api := server.New(server.Deps{Store: s, Policy: pe, Identity: principals, Directory: dir, CA: ca, Payments: payments.New(s),
-				Logs: logging.NewRing(10), Metrics: metrics.New(), Backups: fakeBackups{},
+			api := server.New(server.Deps{Store: s, Policy: pv.Live(), Policies: pv, Identity: principals, Directory: dir,
+				CA: ca, Payments: payments.New(s), Logger: log, Logs: ring, Metrics: metrics.New(), Backups: fakeBackups{},
 				Networks: map[string][]netip.Prefix{policy.NetworkApplication: loop, policy.NetworkPayment: loop}})
 			certs, err := tlsca.NewServerCerts(ctx, ca, tlsca.ServerOptions{})
 			if err != nil {
@@ -185,6 +211,17 @@ func TestRoleMatrix(t *testing.T) {
 			}
 			if cells != len(matrix)*len(matrixRoles) {
 				t.Fatalf("%d cells", cells)
+			}
+			// The suite's log lines, written and served, hold none of
+			// the PII and card numbers it sent.
+			if !strings.Contains(logs.String(), "denied") {
+				t.Fatalf("no refusals logged to check:\n%.2000s", logs.String())
+			}
+			served, _ := json.Marshal(ring.Lines(1000))
+			for _, v := range seededPII {
+				if strings.Contains(logs.String(), v) || strings.Contains(string(served), v) {
+					t.Errorf("%q reached the log", v)
+				}
 			}
 		})
 	}
