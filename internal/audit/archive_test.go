@@ -192,6 +192,11 @@ func TestArchiverRetention(t *testing.T) {
 	const days = 500
 	for d := 0; d < days; d += 25 {
 		appendDays(t, l, clock, d, 25)
+		if d == 250 { // a restart, with segments archived and expired
+			if a, err = NewArchiver(dir, a.opts); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := a.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +222,21 @@ func TestArchiverRetention(t *testing.T) {
 		t.Fatalf("query starts at %v, want record %d", page.Entries, segs[0].first)
 	}
 
-	// Object storage: nothing older than a year, everything newer.
+	// Object storage: nothing older than a year, everything newer, and
+	// no record in clear.
+	archived, err := st.List(ctx, objstore.Archive, testOrigin+"/seg/")
+	if err != nil || len(archived) == 0 {
+		t.Fatalf("archive holds %d segments: %v", len(archived), err)
+	}
+	for _, o := range archived {
+		b, _, err := st.Get(ctx, objstore.Archive, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "storefront") || strings.Contains(string(b), "prn_") {
+			t.Fatalf("%s holds a record in clear", o.Key)
+		}
+	}
 	out := t.TempDir()
 	got, err := Fetch(ctx, st, sealer, testOrigin, out)
 	if err != nil {
