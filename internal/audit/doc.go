@@ -129,10 +129,11 @@
 // are extension lines. Numbers count from 1 without gaps, and each
 // checkpoint covers more records than the one before. The key name of the
 // signature is the origin. Checkpoints are appended to the checkpoints
-// file and fsynced, then given to Options.Publish, to keep a copy in
-// object storage. The signing key is derived from the keystore's
-// audit-signing key (keys.Keystore.AuditSigner); `securecart audit pubkey`
-// prints the verifier key.
+// file and fsynced, then given to Options.Publish if set; the Archiver
+// copies them to object storage (see "Archive and retention"). The
+// signing key is derived from the keystore's audit-signing key
+// (keys.Keystore.AuditSigner); `securecart audit pubkey` prints the
+// verifier key.
 //
 // # Verification
 //
@@ -188,18 +189,78 @@
 // Log.Reader sees only acknowledged records. OCSF maps a record to an
 // OCSF API Activity (class 6003) event for a SIEM.
 //
+// # Archive and retention
+//
+// An Archiver (started by `securecart serve`) copies the log to object
+// storage, so that the trail outlives the node, and keeps the audit
+// directory to the online period. Every ArchiveOptions.Every (a minute)
+// it makes one pass, reading only the directory's files:
+//
+//  1. Records up to the last checkpoint's size, not yet shipped, go to
+//     the audit bucket as chunks: each chunk is a segment file of its
+//     own (header with the compact range before it, then the frames),
+//     within one local segment and at most 16 MiB, stored as
+//     ORIGIN/seg/FIRST-END (END exclusive, 20 digits each).
+//  2. The checkpoints not yet shipped go, as they are in the checkpoints
+//     file, to ORIGIN/cp/FIRSTNUM-LASTNUM-TIME (TIME the last one's, in
+//     microseconds since 1970). Records are shipped before the
+//     checkpoints that cover them.
+//  3. A closed segment whose records are all older than Online (90 days:
+//     the next segment's first record is) is written whole to the
+//     archive bucket as ORIGIN/seg/FIRST-END-BEFORE (storage class
+//     GLACIER_IR; BEFORE bounds its records' times), read back and
+//     compared, byte for byte, with the file. Only then does the
+//     archiver store the boundary checkpoint (ORIGIN/boundary: the first
+//     checkpoint that covers record END), remove the segment from the
+//     directory and delete the chunks the archived segment holds.
+//  4. Archived segments whose BEFORE, and checkpoint objects whose TIME,
+//     are older than Retention (a year) are deleted; the newest
+//     checkpoint object stays, to resume from.
+//
+// Segment objects are sealed (envelope, AES-256-GCM) with a data key of
+// the backup domain owned by ArchiveOwner(origin), bound to the log's
+// origin, bucket and key, so that the bucket reveals no principal,
+// address or user agent and an object renamed does not open.
+// Checkpoints are stored as they are: signed notes that hold no record,
+// which anyone with the verifier key can check. A restarted archiver
+// resumes after the highest record and checkpoint that object storage
+// holds. GET /v1/audit, `audit tail` and Verify read the directory, that
+// is the online part.
+//
+// To verify the online part against the archive, `audit verify
+// --from-archive` (or --from with the boundary file) trusts the boundary
+// checkpoint: Verify then requires the directory to start at or before
+// its size, so deleting the oldest online segments is Truncated, and the
+// checkpoints before it may be missing. To verify what is archived,
+// `audit fetch DIR` (Fetch) opens every segment object and writes it to
+// DIR, with every shipped checkpoint in DIR/checkpoints and the first
+// checkpoint that covers DIR's first record in DIR/start.checkpoint; then
+// `audit verify --audit-dir DIR --from DIR/start.checkpoint` checks it as
+// any log, and proofs can be made from it. An outside tool can do the
+// same: open each object (the keystore's envelope format), concatenate
+// the checkpoint objects, and check the segment files as "Files" and
+// "Verification" describe.
+//
 // # Clusters
 //
-// Each node keeps its own log, with its own origin (such as
-// "node-3.shop.example/audit") and checkpoints signed with the same
-// deployment key. One serialized log for the whole cluster would put a
-// cross-node round trip and a single sequencer on the path of every
-// request, which has to wait for its record before it runs; per-node logs
-// keep that wait at one local fsync, and a node's log is verifiable on its
-// own. The cluster's trail is the union of the node logs, ordered by time.
-// The PostgreSQL-backed store meant to hold node logs when nodes have no
-// durable disk of their own is not written yet: today a log needs a local
-// directory.
+// Each node keeps its own log, with its own origin (config audit.origin,
+// such as "node-3.shop.example/audit"), its own tree and checkpoints,
+// signed with the deployment's audit key under that name, and its own
+// folder of objects in the buckets. One serialized log for the whole
+// cluster would put a cross-node round trip and a single sequencer
+// (a row lock, or a leader) on the path of every request, which has to
+// wait for its record before it runs, and would make the log's
+// availability that of the sequencer; per-node logs keep that wait at one
+// local fsync, a node's log is verifiable and provable on its own, and
+// one node's failure leaves the other logs intact. The cluster's trail is
+// the union of the node logs, ordered by time; a reviewer verifies each.
+// Nodes that share object storage must have different origins, or their
+// archives overwrite each other.
+//
+// The log needs a durable local directory on each node; a node lost with
+// its disk loses at most the records of one ship interval, which the
+// archive does not yet hold. Keeping node logs in PostgreSQL tables (for
+// nodes without a durable disk) is not built.
 //
 // # Limits
 //
@@ -210,12 +271,18 @@
 //   - Proofs read every record up to their checkpoint.
 //   - The crash test kills the process; it does not cut the power. Records
 //     survive a power cut only if the disk honours fsync.
-//   - Retention (moving old segments to object storage) belongs to the
-//     lifecycle work; verification and proofs work on the segments that
-//     remain, from the first one's header on.
+//   - The local checkpoints file keeps every checkpoint (about 200 bytes
+//     each, at most one a second); retention removes old checkpoints
+//     from object storage only.
+//   - The archiver ships a minute at a time by default: a node lost with
+//     its disk loses up to that much of its trail.
+//   - A segment stays online until the next one starts, so an idle log
+//     keeps its last segment past the online period.
+//   - A query or tail reading a segment at the moment the archiver
+//     removes it fails once (ErrCorrupt); the next call reads on.
 //   - Only one process may append, and the server holds the log while it
 //     runs: a command that records itself on the host (keys, backups,
 //     restores, admin recover) refuses while a server runs, and reading
 //     commands (verify, tail, export) do not record themselves.
-//   - No PostgreSQL store (see Clusters).
+//   - No PostgreSQL store for node logs (see Clusters).
 package audit
