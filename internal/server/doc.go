@@ -17,4 +17,16 @@
 // operations that enrol an admin person (bootstrapRoutes). Every refusal
 // of a customer is answered 404, never 403, so that a customer cannot tell
 // another customer's resource from one that does not exist.
+//
+// # Idempotency
+//
+// The POSTs that create a record of the shop (customers, products, orders,
+// card tokens) honour an Idempotency-Key: a retry with the same key and
+// body gets the first answer, marked Idempotent-Replayed, and nothing is
+// created twice. The POSTs that issue a secret shown once (API keys,
+// principals with their first key, client certificates, sessions, customer
+// tokens) ignore the header, since replaying the answer would mean storing
+// the secret; a retry issues another, and the first expires or is revoked.
+// Applying or rolling back policies does not take one either: a retry
+// stores one more version with the same text.
 package server
