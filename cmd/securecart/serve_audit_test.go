@@ -112,3 +112,64 @@ func TestAuditOriginFromConfig(t *testing.T) {
 		t.Fatalf("opened under another origin: %v", err)
 	}
 }
+
+// TestAuditVerifyFromArchive archives a log whose records are older than
+// the online period, then verifies the online part from the boundary in
+// object storage and the archive after fetching it.
+func TestAuditVerifyFromArchive(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	dd := "--data-dir=" + dataDir
+	mustRun(t, dd, "keys", "list") // creates the deployment
+
+	cfg := config.Default()
+	cfg.DataDir = dataDir
+	d, err := deploy.Open(t.Context(), cfg, deploy.Options{Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := d.Keys.AuditSigner(audit.DefaultOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.Open(d.AuditDir(), audit.Options{Origin: audit.DefaultOrigin, Signer: signer,
+		CheckpointEvery: time.Hour, SegmentSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-200 * 24 * time.Hour)
+	for i := range 60 {
+		r := &audit.Record{Phase: audit.PhaseRequest, Time: old.Add(time.Duration(i) * time.Hour),
+			RequestID: "req-old", Action: "readCustomer", Resource: audit.Resource{Type: "Customer", ID: "cus_1"},
+			Principal: audit.Principal{ID: "prn_dba", Kind: "person", Roles: []string{"dba"}}}
+		if _, err := l.Append(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		if i%5 == 4 {
+			if _, err := l.Checkpoint(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stop, err := archiveAudit(t.Context(), d, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	d.Close()
+
+	out := mustRun(t, dd, "audit", "verify", "--from-archive")
+	if !strings.HasSuffix(out, "ok\n") || strings.HasPrefix(out, "records 0 ") {
+		t.Fatalf("audit verify --from-archive: the online part should start after record 0:\n%s", out)
+	}
+	fetched := filepath.Join(t.TempDir(), "fetched")
+	if out = mustRun(t, dd, "audit", "fetch", fetched); !strings.Contains(out, "records 0 to 60") {
+		t.Fatalf("audit fetch:\n%s", out)
+	}
+	out = mustRun(t, dd, "audit", "verify", "--audit-dir", fetched, "--from", filepath.Join(fetched, startFile))
+	if !strings.Contains(out, "60 verified") || !strings.HasSuffix(out, "ok\n") {
+		t.Fatalf("audit verify of the fetched trail:\n%s", out)
+	}
+}
