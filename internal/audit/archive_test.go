@@ -356,3 +356,48 @@ func TestArchiverKeepsSegmentsUntilVerified(t *testing.T) {
 		t.Fatalf("%d segments left of %d after archiving", len(segs), len(before))
 	}
 }
+
+// TestScanSkipsASegmentArchivedMeanwhile reads past a segment removed
+// between the listing and its opening, as the archiver may do.
+func TestScanSkipsASegmentArchivedMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	l := openTestLog(t, dir, newTestKey(t), func(o *Options) { o.SegmentSize = 1024 })
+	appendN(t, l, 0, 40, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := listSegments(dir)
+	if err != nil || len(segs) < 3 {
+		t.Fatalf("%d segments: %v", len(segs), err)
+	}
+	r := NewReader(dir)
+	gone := segment{first: segs[0].first, path: filepath.Join(dir, "gone"+segExt)}
+	var seen []uint64
+	yield := func(e Entry, err error) bool {
+		if err != nil {
+			t.Fatalf("scan: %v", err)
+		}
+		seen = append(seen, e.Seq)
+		return true
+	}
+	if !r.scanSegment(t.Context(), gone, 0, 1<<62, false, yield) || len(seen) != 0 {
+		t.Fatalf("a missing segment stopped the scan or yielded %v", seen)
+	}
+	if r.scanSegment(t.Context(), gone, 0, 1<<62, true, func(e Entry, err error) bool {
+		return err != nil && errors.Is(err, ErrCorrupt)
+	}) {
+		t.Fatal("a missing last segment did not end the scan")
+	}
+	if err := os.Remove(segs[1].path); err != nil {
+		t.Fatal(err)
+	}
+	// A segment gone from the listing too: the scan reads on after it.
+	for e, err := range r.Scan(t.Context(), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Seq >= segs[1].first && e.Seq < segs[2].first {
+			t.Fatalf("record %d of a removed segment", e.Seq)
+		}
+	}
+}

@@ -278,8 +278,6 @@
 //     its disk loses up to that much of its trail.
 //   - A segment stays online until the next one starts, so an idle log
 //     keeps its last segment past the online period.
-//   - A query or tail reading a segment at the moment the archiver
-//     removes it fails once (ErrCorrupt); the next call reads on.
 //   - Only one process may append, and the server holds the log while it
 //     runs: a command that records itself on the host (keys, backups,
 //     restores, admin recover) refuses while a server runs, and reading

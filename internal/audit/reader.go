@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -68,6 +69,9 @@ func (r *Reader) scanSegment(ctx context.Context, s segment, from, limit uint64,
 	if err != nil {
 		if last && errors.Is(err, errHeader) {
 			return false // a segment being created
+		}
+		if !last && errors.Is(err, os.ErrNotExist) {
+			return true // archived since the listing: read on from the next
 		}
 		yield(Entry{}, fmt.Errorf("%w: %w", ErrCorrupt, err))
 		return false
