@@ -32,10 +32,11 @@ const maxBatch = 256
 
 // After a commit that several writers shared, the writer waits a little for
 // them to come back before it commits again: one fsync that covers all of
-// them costs far less than two that each cover half. It waits while writes
-// keep arriving, at most gatherGap apart, for gatherMax at most. After a
-// commit of a single write it does not wait at all, so a lone writer never
-// pays for it.
+// them costs far less than two that each cover half. It waits until the
+// batch holds as many writes as the last commit released plus those that
+// queued while it ran, and only while writes keep arriving, at most
+// gatherGap apart, for gatherMax at most. After a commit of a single write
+// it does not wait at all, so a lone writer never pays for it.
 const (
 	gatherGap = 100 * time.Microsecond
 	gatherMax = time.Millisecond
@@ -180,7 +181,10 @@ func (db *DB) run() {
 	defer close(db.stopped)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	shared := false // the last commit covered more than one write
+	// The writers expected in the next batch: those the last commit
+	// released, which are likely to come back, and those that queued
+	// while it ran.
+	last, queued := 0, 0
 	for {
 		var first *writeReq
 		select {
@@ -190,12 +194,12 @@ func (db *DB) run() {
 			return
 		}
 		batch := db.take([]*writeReq{first})
-		if shared {
-			batch = db.gather(batch, timer)
+		if last > 1 {
+			batch = db.gather(batch, min(last+queued, maxBatch), timer)
 		}
-		shared = len(batch) > 1
 		db.commits.Add(1)
 		db.commitFast(batch)
+		last, queued = len(batch), len(db.queue)
 	}
 }
 
@@ -212,11 +216,11 @@ func (db *DB) take(batch []*writeReq) []*writeReq {
 	return batch
 }
 
-// gather waits for more writes to join batch while they keep coming, each
-// within db.gap of the last, for db.maxWait at most.
-func (db *DB) gather(batch []*writeReq, timer *time.Timer) []*writeReq {
+// gather waits for more writes to join batch until it holds want, while
+// they keep coming, each within db.gap of the last, for db.maxWait at most.
+func (db *DB) gather(batch []*writeReq, want int, timer *time.Timer) []*writeReq {
 	end := time.Now().Add(db.maxWait)
-	for len(batch) < maxBatch {
+	for len(batch) < want {
 		wait := min(db.gap, time.Until(end))
 		if wait <= 0 {
 			return batch

@@ -244,7 +244,22 @@ func TestWritesGatherAfterSharedCommit(t *testing.T) {
 	if n := db.commits.Load() - before; n != 1 {
 		t.Fatalf("%d commits for two writes 50 ms apart after a shared commit, want 1", n)
 	}
-	if n := count(t, db); n != 5 {
-		t.Fatalf("%d rows, want 5", n)
+
+	// Once the batch holds as many writes as the last commit had, it
+	// commits without waiting out the gap.
+	t0 = time.Now()
+	go func() { errs <- insert("e") }()
+	time.Sleep(50 * time.Millisecond)
+	if err := insert("f"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Fatalf("a full batch waited %v", d)
+	}
+	if n := count(t, db); n != 7 {
+		t.Fatalf("%d rows, want 7", n)
 	}
 }
