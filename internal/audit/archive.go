@@ -22,7 +22,8 @@ import (
 // Sealer seals and opens the segments the archiver writes to object
 // storage. *keys.Keystore implements it.
 type Sealer interface {
-	SealFor(ctx context.Context, d envelope.Domain, owner string, b envelope.Binding, plaintext []byte) ([]byte, error)
+	SealFor(ctx context.Context, d envelope.Domain, owner string, b envelope.Binding,
+		plaintext []byte) ([]byte, error)
 	Open(ctx context.Context, sealed []byte, b envelope.Binding) ([]byte, error)
 }
 
@@ -299,7 +300,8 @@ func (a *Archiver) shipChunk(ctx context.Context, s segment, end uint64) error {
 
 // put seals data for bucket/key and stores it.
 func (a *Archiver) put(ctx context.Context, bucket, key string, data []byte, class objstore.Class) error {
-	sealed, err := a.opts.Sealer.SealFor(ctx, envelope.Backup, a.owner(), archiveBinding(a.opts.Origin, bucket, key), data)
+	b := archiveBinding(a.opts.Origin, bucket, key)
+	sealed, err := a.opts.Sealer.SealFor(ctx, envelope.Backup, a.owner(), b, data)
 	if err != nil {
 		return fmt.Errorf("seal %s: %w", key, err)
 	}

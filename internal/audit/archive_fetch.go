@@ -125,7 +125,8 @@ func storedSpans(ctx context.Context, st objstore.Store, origin string) ([]store
 // fetchCheckpoints writes every shipped checkpoint of origin to dir's
 // checkpoints file, in order, and returns how many, and the first that
 // covers record first.
-func fetchCheckpoints(ctx context.Context, st objstore.Store, origin, dir string, first uint64) (int, []byte, error) {
+func fetchCheckpoints(ctx context.Context, st objstore.Store, origin, dir string,
+	first uint64) (int, []byte, error) {
 	objs, err := st.List(ctx, objstore.Audit, origin+"/cp/")
 	if err != nil {
 		return 0, nil, fmt.Errorf("list checkpoints: %w", err)

@@ -147,7 +147,8 @@ func (a *Archiver) seek(segs []segment, seq uint64) error {
 				ErrCorrupt, seq-1, filepath.Base(s.path), rng.End(), err)
 		}
 		if n != rng.End() {
-			return fmt.Errorf("%w: segment %s: found record %d, want %d", ErrCorrupt, filepath.Base(s.path), n, rng.End())
+			return fmt.Errorf("%w: segment %s: found record %d, want %d", ErrCorrupt,
+				filepath.Base(s.path), n, rng.End())
 		}
 		if err := rng.Append(th.leaf(rec), nil); err != nil {
 			return err

@@ -46,7 +46,8 @@ func (d *Deployment) OpenAudit(opts audit.Options) (*audit.Log, error) {
 // trail to obj, sealed with the keystore, and applies the configured
 // online period and retention. Start it with its Run method once the log
 // is open.
-func (d *Deployment) AuditArchiver(ctx context.Context, obj objstore.Store, log *slog.Logger) (*audit.Archiver, error) {
+func (d *Deployment) AuditArchiver(ctx context.Context, obj objstore.Store,
+	log *slog.Logger) (*audit.Archiver, error) {
 	origin, err := d.auditOrigin()
 	if err != nil {
 		return nil, fmt.Errorf("audit archive: %w", err)
