@@ -25,30 +25,34 @@ var (
 )
 
 // confidence rates m from the shape of its value and the words around it.
-func confidence[T input](s T, m Match) float64 {
+func confidence[T input](s T, m Match) float64 { return rate(s, m, nil) }
+
+// rate is confidence with name, when not nil, the name of the column
+// that holds m (see header), read as context too.
+func rate[T input](s T, m Match, name []byte) float64 {
 	switch m.Detector {
 	case DetectorCard:
 		base := 0.4 // bare digits: as likely an id as a card without a word
 		if !onlyDigits(s, m.Start, m.End) {
 			base = 0.8
 		}
-		return weigh(s, m, base, 0.95, 0.2, cardUp, cardDn)
+		return weigh(s, m, name, base, 0.95, 0.2, cardUp, cardDn)
 	case DetectorPhone:
 		if s[m.Start] == '+' {
-			return weigh(s, m, 0.7, 0.9, 0.3, phoneUp, phoneDn)
+			return weigh(s, m, name, 0.7, 0.9, 0.3, phoneUp, phoneDn)
 		}
-		return weigh(s, m, 0.8, 0.8, 0.3, phoneUp, phoneDn)
+		return weigh(s, m, name, 0.8, 0.8, 0.3, phoneUp, phoneDn)
 	case DetectorSSN:
 		if onlyDigits(s, m.Start, m.End) {
-			return weigh(s, m, 0.85, 0.85, 0.3, ssnUp, ssnDn)
+			return weigh(s, m, name, 0.85, 0.85, 0.3, ssnUp, ssnDn)
 		}
-		return weigh(s, m, 0.6, 0.95, 0.2, ssnUp, ssnDn)
+		return weigh(s, m, name, 0.6, 0.95, 0.2, ssnUp, ssnDn)
 	case DetectorIBAN:
-		return weigh(s, m, 0.9, 0.99, 0.9, ibanUp, nil)
+		return weigh(s, m, name, 0.9, 0.99, 0.9, ibanUp, nil)
 	case DetectorIPv4, DetectorIPv6:
-		return weigh(s, m, 0.7, 0.9, 0.2, ipUp, ipDn)
+		return weigh(s, m, name, 0.7, 0.9, 0.2, ipUp, ipDn)
 	case DetectorAWSKey:
-		return weigh(s, m, 0.9, 0.99, 0.9, awsUp, nil)
+		return weigh(s, m, name, 0.9, 0.99, 0.9, awsUp, nil)
 	case DetectorEmail, DetectorURLPassword, DetectorAWSSecret, DetectorJWT:
 		return 0.9
 	case DetectorBearer:
@@ -59,12 +63,12 @@ func confidence[T input](s T, m Match) float64 {
 	return 0.5
 }
 
-// weigh returns up when a word of ups is near m and none of downs, down
-// in the opposite case, and base otherwise.
-func weigh[T input](s T, m Match, base, up, down float64, ups, downs []string) float64 {
+// weigh returns up when a word of ups is near m or in name and none of
+// downs, down in the opposite case, and base otherwise.
+func weigh[T input](s T, m Match, name []byte, base, up, down float64, ups, downs []string) float64 {
 	lo, hi := contextWindow(s, m.Start, m.End)
-	u := anyWord(s, lo, m.Start, ups) || anyWord(s, m.End, hi, ups)
-	d := anyWord(s, lo, m.Start, downs) || anyWord(s, m.End, hi, downs)
+	u := anyWord(s, lo, m.Start, ups) || anyWord(s, m.End, hi, ups) || anyWord(name, 0, len(name), ups)
+	d := anyWord(s, lo, m.Start, downs) || anyWord(s, m.End, hi, downs) || anyWord(name, 0, len(name), downs)
 	switch {
 	case u && !d:
 		return up

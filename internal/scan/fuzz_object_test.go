@@ -27,6 +27,7 @@ func FuzzObject(f *testing.F) {
 	zs := enc.EncodeAll(text, nil)
 	for _, seed := range [][]byte{
 		text,
+		[]byte("name,card_number,note\njane,4539148803436467,\"a, b\"\nx,5105105105105100,1\n"),
 		gz.Bytes(),
 		zs,
 		gz.Bytes()[:len(gz.Bytes())/2],

@@ -85,6 +85,7 @@ func FuzzRedact(f *testing.F) {
 func FuzzScanReader(f *testing.F) {
 	for _, s := range []string{
 		"card 4539 1488 0343 6467",
+		"name,card_number\njane,4539148803436467\n",
 		"IBAN DE89 3704 0044 0532 0130 00 and ssn 123-45-6789",
 		"phone: (415) 555-0100\nfrom 10.0.0.7 and 2001:db8::1",
 		"aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",

@@ -93,11 +93,13 @@ func (s *Scanner) keep(text []byte, m Match) bool {
 func (s *Scanner) Text(object string, text []byte) []Finding {
 	var out []Finding
 	var pos position
+	head := parseHeader(text)
 	for _, m := range s.matches(text) {
+		pos.advance(text, 0, int64(m.Start))
+		head.rerate(text, &m, int(pos.lineStart))
 		if !s.keep(text, m) {
 			continue
 		}
-		pos.advance(text, 0, int64(m.Start))
 		out = append(out, s.finding(object, text, m, 0, pos))
 	}
 	return out
@@ -113,6 +115,7 @@ func (s *Scanner) Reader(ctx context.Context, object string, r io.Reader, emit f
 		fresh    int   // buf[:fresh] was scanned before: context only
 		reported int64 // end of the last finding reported
 		pos      position
+		head     *header // the first line, when it names columns
 	)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -130,12 +133,19 @@ func (s *Scanner) Reader(ctx context.Context, object string, r io.Reader, emit f
 			limit = n
 		}
 		text := buf[:n]
+		if base == 0 {
+			head = parseHeader(text)
+		}
 		for _, m := range s.matches(text) {
 			at := base + int64(m.Start)
-			if m.Start < fresh || m.Start >= limit || at < reported || !s.keep(text, m) {
+			if m.Start < fresh || m.Start >= limit || at < reported {
 				continue
 			}
 			pos.advance(text, base, at)
+			head.rerate(text, &m, int(pos.lineStart-base))
+			if !s.keep(text, m) {
+				continue
+			}
 			emit(s.finding(object, text, m, base, pos))
 			reported = base + int64(m.End)
 		}
