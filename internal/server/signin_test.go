@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -178,7 +180,12 @@ func TestSignInAnswersAlike(t *testing.T) {
 	var answers []string
 	try := func(name, pw string) int {
 		code, body := f.do("", "POST", "/v1/sessions", map[string]any{"name": name, "password": pw, "code": "123456"})
-		answers = append(answers, body["code"].(string)+" "+body["title"].(string))
+		if body["code"] == nil {
+			t.Fatalf("sign-in answered %d without a problem document", code)
+		}
+		delete(body, "request_id") // differs on every request by design
+		b, _ := json.Marshal(body)
+		answers = append(answers, strconv.Itoa(code)+" "+string(b))
 		return code
 	}
 	for range identity.MaxFailures {
