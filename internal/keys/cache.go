@@ -27,7 +27,7 @@ type cacheEntry[V any] struct {
 const evictSample = 8
 
 func newCache[K comparable, V any](size int) *cache[K, V] {
-	return &cache[K, V]{m: make(map[K]*cacheEntry[V], min(size, 1<<16)), size: size}
+	return &cache[K, V]{m: make(map[K]*cacheEntry[V]), size: size}
 }
 
 // Get returns the value for k and marks it used.
