@@ -148,6 +148,7 @@ func TestCorpus(t *testing.T) {
 	}
 	need("card recall with separators", get(byForm, "card/grouped").recall(), 1)
 	need("card recall with a context word", get(byForm, "card/context").recall(), 1)
+	need("card recall under a column name", get(byForm, "card/column").recall(), 1)
 	need("card precision", get(byDet, "card").precision(), 0.95)
 	need("IBAN recall", get(byDet, "iban").recall(), 1)
 	for _, d := range Detectors() {

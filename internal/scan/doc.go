@@ -189,8 +189,13 @@
 // offsets and hard negatives beside them (UUIDs, order ids that carry a
 // valid card number, timestamps, Luhn-valid digit runs without context,
 // version strings, hex digests, nine-digit counts, IBANs with a wrong
-// check). testdata/corpus holds what it makes (go generate rewrites it),
-// and TestCorpus reports precision and recall per detector on it.
+// check), and a payments export whose card numbers stand bare under a
+// "card_number" column beside order ids under "order_id" that pass the
+// same checks. testdata/corpus holds what it makes (go generate rewrites
+// it), and TestCorpus reports precision and recall per detector and per
+// form of value on it; it requires recall 1.0 on cards with separators,
+// with a context word or under a column name, and on IBANs, and precision
+// at least 0.95 on every detector.
 //
 // # Limits
 //

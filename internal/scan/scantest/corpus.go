@@ -14,7 +14,8 @@ type Label struct {
 	// Form says how the value is written, for the detectors that care:
 	// "grouped" (a card or IBAN with its usual separators), "bare"
 	// (digits alone with no word about them), "context" (a word says
-	// what it is), or "".
+	// what it is), "column" (bare digits in a CSV column whose name says
+	// what they are), or "".
 	Form string `json:"form,omitempty"`
 }
 
@@ -187,11 +188,28 @@ func Generate(seed uint64, n int) Corpus {
 			g.line(d, snippet{before: g.pick("cache warm", "GET /v1/products 200", "checkout started", "order shipped")})
 		}
 	}
+	docs = append(docs, g.payments(c, n/20))
 	for _, d := range docs {
 		c.Files[d.name] = []byte(d.b.String())
 		c.Labels = append(c.Labels, d.labels...)
 	}
 	return c
+}
+
+// payments writes an export of n payments: a bare card number under a
+// column that says so, beside an order number that passes the same checks
+// under one that does not.
+func (g *gen) payments(c Corpus, n int) *doc {
+	d := &doc{name: "payments.csv"}
+	d.b.WriteString("order_id,card_number,amount,currency\n")
+	for range n {
+		d.put(snippet{value: g.cardDigits(), negative: "order id column"}, plain)
+		c.Negatives["order id column"]++
+		d.b.WriteString(",")
+		d.put(snippet{value: g.cardDigits(), detector: "card", form: "column"}, plain)
+		fmt.Fprintf(&d.b, ",%d.%02d,%s\n", 1+g.r.IntN(500), g.r.IntN(100), g.pick("EUR", "USD", "GBP"))
+	}
+	return d
 }
 
 func (g *gen) privateKey() snippet {
