@@ -17,7 +17,7 @@ func newAccessCmd(g *globals) *cobra.Command {
 		Short: "Analyze what a policy set allows",
 	}
 	f.register(cmd)
-	cmd.AddCommand(accessAnalyzeCmd(g, &f), accessCheckCmd())
+	cmd.AddCommand(accessAnalyzeCmd(g, &f), accessCheckCmd(), accessUnusedCmd(g))
 	return cmd
 }
 

@@ -47,6 +47,18 @@
 // the two sets name, and lists the cells the new set allows and the old
 // one did not, and the reverse. It is exact over the matrix.
 //
+// # Unused grants
+//
+// A grant is a role's permission to an action on a resource type, allowed
+// in at least one cell of the matrix. Exercised reads the uses of
+// permissions (the records of allowed requests in the audit trail) and
+// lists the grants none exercised: the candidates for removal, as with a
+// cloud access analyzer's unused-access findings. A use with several
+// roles credits those its determining policies name; readPII counts as
+// used when a read returned customer or order fields in clear. A grant
+// can be listed unused and still be needed for a rare task (a yearly
+// export, break-glass access): the list is for a person to judge.
+//
 // # Limits
 //
 // The matrix is exact over what it enumerates and says nothing beyond it.

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/securecart/securecart/internal/audit"
+	"github.com/securecart/securecart/internal/config"
+	"github.com/securecart/securecart/internal/deploy"
+	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/policy/analyze"
+)
+
+// TestAccessUnused seeds a trail with uses of a few grants, some older
+// than the window, and runs access unused beside the open trail, as it
+// would run beside a server.
+func TestAccessUnused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("SECURECART_ROOT_KEY_FILE", filepath.Join(t.TempDir(), "root.key"))
+	d := "--data-dir=" + dir
+	mustRun(t, d, "keys", "list")
+
+	cfg := config.Default()
+	cfg.DataDir = dir
+	if err := cfg.FromEnv(os.Getenv); err != nil {
+		t.Fatal(err)
+	}
+	dep, err := deploy.Open(t.Context(), cfg, deploy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dep.Close()
+	trail, err := dep.OpenAudit(audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trail.Close() // held while the command runs, as a server would
+
+	now := time.Now()
+	seed := []struct {
+		ago      time.Duration
+		role     string
+		action   string
+		res      audit.Resource
+		effect   audit.Effect
+		policies []string
+	}{
+		{2 * time.Hour, policy.RoleDBA, policy.ReadCustomer, audit.Resource{Type: "Customer", ID: "cus_1"},
+			audit.EffectAllow, []string{"dba-rows"}},
+		{3 * 24 * time.Hour, policy.RolePaymentProvider, policy.Detokenize, audit.Resource{Type: "CardToken", ID: "tok_1"},
+			audit.EffectAllow, []string{"payment-provider-cards"}},
+		{40 * 24 * time.Hour, policy.RoleSecurity, policy.ReadAudit, audit.Resource{Type: "Collection", ID: "audit"},
+			audit.EffectAllow, []string{"security-read"}},
+		// Denied: exercises nothing.
+		{time.Hour, policy.RoleDeveloper, policy.ReadLogs, audit.Resource{Type: "Collection", ID: "logs"},
+			audit.EffectDeny, nil},
+	}
+	for i, s := range seed {
+		r := &audit.Record{Phase: audit.PhaseRequest, Time: now.Add(-s.ago), RequestID: "req_" + string(rune('a'+i)),
+			Principal: audit.Principal{ID: "prn_" + string(rune('a'+i)), Kind: "person", Roles: []string{s.role}},
+			Action:    s.action, Resource: s.res, Decision: audit.Decision{Effect: s.effect, Policies: s.policies}}
+		if _, err := trail.Append(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	unused := func(days string) analyze.Usage {
+		t.Helper()
+		var u analyze.Usage
+		out := mustRun(t, d, "access", "unused", "--days", days, "--json")
+		if err := json.Unmarshal([]byte(out), &u); err != nil {
+			t.Fatalf("access unused --json: %v\n%s", err, out)
+		}
+		return u
+	}
+	u := unused("30")
+	audited := analyze.Grant{Role: policy.RoleSecurity, Action: policy.ReadAudit, Resource: "Collection::audit"}
+	for _, c := range []struct {
+		g    analyze.Grant
+		used bool
+	}{
+		{analyze.Grant{Role: policy.RoleDBA, Action: policy.ReadCustomer, Resource: "Customer"}, true},
+		{analyze.Grant{Role: policy.RolePaymentProvider, Action: policy.Detokenize, Resource: "Collection::payments"}, true},
+		{audited, false}, // older than 30 days
+		{analyze.Grant{Role: policy.RoleDeveloper, Action: policy.ReadLogs, Resource: "Collection::logs"}, false},
+	} {
+		if !slices.Contains(u.Grants, c.g) {
+			t.Fatalf("%v is not a grant", c.g)
+		}
+		if slices.Contains(u.Unused, c.g) == c.used {
+			t.Errorf("--days 30: %v used %v, but listed unused %v", c.g, c.used, !c.used)
+		}
+	}
+	if u.Uses != 2 || len(u.Unused) != len(u.Grants)-2 {
+		t.Errorf("--days 30: %d records, %d of %d unused", u.Uses, len(u.Unused), len(u.Grants))
+	}
+	if u := unused("60"); slices.Contains(u.Unused, audited) || u.Uses != 3 || len(u.Unused) != len(u.Grants)-3 {
+		t.Errorf("--days 60: %d of %d unused, readAudit unused %v", len(u.Unused), len(u.Grants),
+			slices.Contains(u.Unused, audited))
+	}
+
+	table := mustRun(t, d, "access", "unused", "--days", "30")
+	if !strings.Contains(table, "grants unused") || !slices.ContainsFunc(strings.Split(table, "\n"), func(l string) bool {
+		return strings.Join(strings.Fields(l), " ") == "security readAudit Collection::audit"
+	}) {
+		t.Errorf("table:\n%s", table)
+	}
+	if _, err := run(t, d, "access", "unused", "--days", "0"); err == nil {
+		t.Error("--days 0 accepted")
+	}
+}
