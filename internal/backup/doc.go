@@ -92,4 +92,11 @@
 //   - Segments are never compacted: a week at one segment a second is
 //     about 600,000 objects, and a restore lists them all.
 //   - The audit trail is not shipped by this package.
+//   - RestoreRecord brings back customers only, and restores the whole
+//     backup into a scratch database to read one row: its time grows
+//     with the store. Orders and products come back with a full restore.
+//   - A verification or a record restore opens the scratch database with
+//     the root key provider it is given; a server that cannot prompt
+//     needs the passphrase (if that provider is configured) in its
+//     environment, or they fail and say so in the status.
 package backup
