@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/policy/cases"
 	"github.com/securecart/securecart/internal/policy/versions"
@@ -187,8 +188,29 @@ func TestPolicyOnARunningServer(t *testing.T) {
 	if got := mustRun(t, pol("rollback", "0")...); !strings.Contains(got, "version 2 is active") {
 		t.Fatalf("rollback: %s", got)
 	}
+	// The trail can be read beside the running server: the changes
+	// exercised the admin's grant to manage policies.
+	unused := mustRun(t, "--data-dir", dir, "access", "unused", "--days", "1")
+	if !strings.Contains(unused, "grants unused") || hasRow(unused, "admin managePolicies Collection::policies") ||
+		!hasRow(unused, "security managePolicies Collection::policies") {
+		t.Fatalf("access unused beside the server:\n%s", unused)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+
+	// The command line's policy changes went through the API, so the
+	// trail holds each: the request record, durable before it ran, then
+	// its outcome.
+	var changes []trailRec
+	for _, r := range trailRecords(t, filepath.Join(dir, audit.DirName)) {
+		if r.Action == policy.ManagePolicies {
+			changes = append(changes, r)
+		}
+	}
+	if len(changes) != 4 || changes[0].Phase != audit.PhaseRequest || changes[1].RequestSeq != changes[0].Seq ||
+		changes[1].Status >= 300 || changes[3].RequestSeq != changes[2].Seq || changes[3].Status >= 300 {
+		t.Fatalf("policy changes in the trail: %+v", changes)
 	}
 }
