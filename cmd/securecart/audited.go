@@ -22,7 +22,10 @@ import (
 // rather than act unrecorded. There is no API for these commands to go
 // through instead: while a server runs, it rotates keys on its own
 // schedule and records that in its trail, and the operator stops it for
-// the rest.
+// the rest. keys import-root is not recorded: it runs on a new machine
+// before there is a keystore to sign the trail's checkpoints. Commands
+// that only read (keys list, audit verify, tail and export, access
+// unused) do not record themselves.
 
 // hintServerHoldsTrail is the hint for audit.ErrLocked.
 const hintServerHoldsTrail = "a running securecart serve holds the audit trail: stop it, run the command, " +
