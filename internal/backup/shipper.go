@@ -266,8 +266,14 @@ func (s *Shipper) Run(ctx context.Context) error {
 			return nil
 		case <-time.After(wait):
 		}
+		start := time.Now()
 		_, err := s.ShipOnce(ctx)
 		wait = s.afterPass(ctx, err)
+		if err == nil {
+			// Passes start an interval apart, however long one took, so a
+			// change waits at most an interval and one pass.
+			wait = max(0, wait-time.Since(start))
+		}
 	}
 }
 
