@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/securecart/securecart/internal/client"
+	"github.com/securecart/securecart/internal/config"
+	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/server"
 )
 
 // TestPaymentsDelete starts serve, has the storefront tokenize a card, and
@@ -77,7 +83,37 @@ func TestPaymentsDelete(t *testing.T) {
 	if n := strings.Count(trail, `"deleteCardToken"`); n != 5 {
 		t.Fatalf("%d deleteCardToken records, want 5 (a denied call has its outcome only):\n%s", n, trail)
 	}
+	// serve sweeps the vault's dead tokens at start, as the system.
+	if !strings.Contains(trail, `"sweepCardTokens"`) {
+		t.Fatalf("no sweep of card tokens in the audit trail:\n%s", trail)
+	}
 	if strings.Contains(trail, pan) || strings.Contains(out.String(), pan) {
 		t.Fatal("the card number is in the audit trail or the server's output")
+	}
+}
+
+// TestPaymentProviderLimitFromConfig checks that the configuration file
+// sets the payment provider's own rate limit, which holds its
+// detokenizations, and leaves the other roles' built-in limits.
+func TestPaymentProviderLimitFromConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "securecart.json")
+	err := os.WriteFile(path, []byte(`{"serve": {"rate_limits": {"payment-provider": {"rate": 5, "burst": 10}}}}`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := config.Default()
+	if err := c.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	var f serveFlags
+	cmd := &cobra.Command{}
+	f.register(cmd, "127.0.0.1:0")
+	f.merge(cmd, c.Serve)
+	limits := f.rateLimits()
+	if got := limits[policy.RolePaymentProvider]; got != (server.Limit{Rate: 5, Burst: 10}) {
+		t.Fatalf("payment-provider limit %+v, want the configured 5/s, burst 10", got)
+	}
+	if got := limits[policy.RoleAppService]; got != defaultLimits[policy.RoleAppService] {
+		t.Fatalf("app-service limit %+v, want its built-in one", got)
 	}
 }

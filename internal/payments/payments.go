@@ -9,8 +9,12 @@
 // store's vault under a token: "tok_" and 160 bits from crypto/rand, so a
 // token says nothing of its card and cannot be guessed. The same card
 // tokenized twice gets two tokens. A token may be single-use (the first
-// Detokenize consumes it) or live for a time; Delete destroys the token's
-// own data key, so its card opens nowhere again, backups included.
+// Detokenize consumes it) or live for a time (at most MaxTTL); once spent
+// or expired it answers as unknown, to Detokenize and to an order that
+// names it. Delete destroys the token's own data key, so its card opens
+// nowhere again, backups included; Sweep does the same to every spent and
+// expired token, and a server runs it every SweepEvery, recording each
+// sweep in the audit trail.
 //
 // A card verification code is never accepted: it may not be kept after
 // authorization in any form, and the vault never needs it.
