@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 )
 
 const (
@@ -41,6 +42,9 @@ type Options struct {
 // detectors. It is safe for concurrent use.
 type Scanner struct {
 	opts Options
+	// bufs holds window buffers between scans: a scan of many small
+	// files would otherwise allocate and clear a whole window for each.
+	bufs sync.Pool
 }
 
 // NewScanner checks opts and returns a Scanner.
@@ -108,7 +112,13 @@ func (s *Scanner) Text(object string, text []byte) []Finding {
 // Reader scans r window by window and calls emit with each finding, in
 // the order of the text. It returns the number of bytes read.
 func (s *Scanner) Reader(ctx context.Context, object string, r io.Reader, emit func(Finding)) (int64, error) {
-	buf := make([]byte, s.opts.Window+windowOverlap)
+	bp, _ := s.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, s.opts.Window+windowOverlap)
+		bp = &b
+	}
+	defer s.bufs.Put(bp)
+	buf := *bp
 	var (
 		base     int64 // offset of buf[0] in the text
 		n        int   // bytes in buf

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -193,5 +194,35 @@ func TestAllowListHidesItsKey(t *testing.T) {
 		if strings.Contains(s, "0123456789abcdef") {
 			t.Errorf("allow-list printed its key: %s", s)
 		}
+	}
+}
+
+// TestSmallObjectsReuseWindows scans many small objects and checks that
+// they do not each allocate a window: a folder of small files would
+// otherwise cost a window's allocation and clearing per file.
+func TestSmallObjectsReuseWindows(t *testing.T) {
+	// The race detector makes sync.Pool drop a quarter of what it is
+	// given, on purpose: a window then costs about a quarter of one.
+	limit := uint64(64 << 10)
+	if raceEnabled {
+		limit = (DefaultWindow + windowOverlap) / 2
+	}
+	sc := mustScanner(t, Options{MinConfidence: DefaultMinConfidence})
+	text := []byte("2024-06-11 INFO paid with card 4539 1488 0343 6467 from 10.0.0.7\n")
+	scan := func() {
+		if got := readAll(t, sc, bytes.NewReader(text)); len(got) != 2 {
+			t.Fatalf("found %v", got)
+		}
+	}
+	scan()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 200
+	for range n {
+		scan()
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > limit {
+		t.Errorf("each scan of %d bytes allocated %d KiB", len(text), per>>10)
 	}
 }
