@@ -67,11 +67,16 @@ var (
 // workers.
 var serveSource = audit.Source{Address: "local", UserAgent: "securecart serve"}
 
-// auditedRotation makes the scheduled key rotations of a server record
-// themselves in its trail.
-func auditedRotation(trail audit.Appender) func(context.Context, keys.Domain, func(context.Context) error) error {
-	return func(ctx context.Context, d keys.Domain, rotate func(context.Context) error) error {
-		return audit.Do(ctx, trail, audit.Action{Name: audit.ActionRotateKey, Resource: keyDomain(d),
-			Principal: audit.System, Source: serveSource}, rotate)
+// auditedMaintenance makes the key maintenance of a server record each
+// job that changes keys in its trail: a rotation, or the sweep of
+// unassigned data keys.
+func auditedMaintenance(trail audit.Appender) func(context.Context, keys.Job, func(context.Context) error) error {
+	return func(ctx context.Context, job keys.Job, run func(context.Context) error) error {
+		act := audit.Action{Name: audit.ActionRotateKey, Resource: keyDomain(job.Domain),
+			Principal: audit.System, Source: serveSource}
+		if job.Name == keys.JobSweepOrphans {
+			act.Name, act.Resource = audit.ActionSweepKeys, keystoreRes
+		}
+		return audit.Do(ctx, trail, act, run)
 	}
 }

@@ -145,10 +145,10 @@ func TestHostCommandRefusedWhileServed(t *testing.T) {
 	}
 }
 
-// TestScheduledRotationIsRecorded runs a server's scheduled rotation hook
-// over a real trail: the rotation runs between its two records, as the
-// server's own action.
-func TestScheduledRotationIsRecorded(t *testing.T) {
+// TestScheduledMaintenanceIsRecorded runs a server's key maintenance hook
+// over a real trail: a rotation and a sweep run between their records, as
+// the server's own actions.
+func TestScheduledMaintenanceIsRecorded(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	t.Setenv("SECURECART_ROOT_KEY_FILE", filepath.Join(t.TempDir(), "root.key"))
 	cfg := config.Default()
@@ -165,25 +165,33 @@ func TestScheduledRotationIsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	around := auditedRotation(trail)
-	err = around(t.Context(), envelope.Backup, func(ctx context.Context) error {
-		if n := len(trailRecords(t, dep.AuditDir())); n != 1 {
-			t.Errorf("the rotation runs with %d records in the trail, want its request record", n)
+	around := auditedMaintenance(trail)
+	ran := 0
+	for _, job := range []keys.Job{{Name: keys.JobRotate, Domain: envelope.Backup}, {Name: keys.JobSweepOrphans}} {
+		err = around(t.Context(), job, func(ctx context.Context) error {
+			if n := len(trailRecords(t, dep.AuditDir())); n != 2*ran+1 {
+				t.Errorf("%s runs with %d records in the trail, want its request record last", job.Name, n)
+			}
+			ran++
+			if job.Name == keys.JobRotate {
+				_, err := dep.Keys.Rotate(ctx, job.Domain)
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		_, err := dep.Keys.Rotate(ctx, envelope.Backup)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if err := trail.Close(); err != nil {
 		t.Fatal(err)
 	}
 	recs := trailRecords(t, dep.AuditDir())
-	if len(recs) != 2 || recs[0].Action != audit.ActionRotateKey || recs[0].Principal != audit.System.ID ||
+	if len(recs) != 4 || recs[0].Action != audit.ActionRotateKey || recs[0].Principal != audit.System.ID ||
 		recs[0].Resource != (audit.Resource{Type: "KeyDomain", ID: "backup"}) || recs[0].UserAgent != "securecart serve" ||
-		recs[1].Status != audit.StatusDone {
-		t.Fatalf("trail of a scheduled rotation: %+v", recs)
+		recs[1].Status != audit.StatusDone || recs[2].Action != audit.ActionSweepKeys ||
+		recs[2].Resource != keystoreRes || recs[3].Status != audit.StatusDone {
+		t.Fatalf("trail of the maintenance: %+v", recs)
 	}
 	if v, _ := dep.Keys.ActiveVersion(envelope.Backup); v != 2 {
 		t.Fatalf("backup key at version %d after the rotation", v)

@@ -50,6 +50,7 @@ const (
 	ActionRotateRoot    = "rotateRootKey"
 	ActionExportRoot    = "exportRootKey"
 	ActionSweepErased   = "sweepErased"
+	ActionSweepKeys     = "sweepUnassignedKeys"
 	ActionSnapshot      = "takeSnapshot"
 	ActionRestore       = "restoreBackup"
 	ActionRestoreRecord = "restoreRecord"

@@ -104,8 +104,9 @@ func TestStalePoolKeysAreNotHandedOut(t *testing.T) {
 	}
 }
 
-// TestMaintenanceAround runs scheduled rotations through the hook: a hook
-// that refuses keeps the keys as they are, one that calls rotate rotates.
+// TestMaintenanceAround runs the jobs that change keys through the hook:
+// a hook that refuses keeps the keys as they are, one that calls run
+// rotates and sweeps.
 func TestMaintenanceAround(t *testing.T) {
 	ctx := context.Background()
 	h := sqldbtest.OpenSQLite(t)
@@ -119,28 +120,32 @@ func TestMaintenanceAround(t *testing.T) {
 	clock.Add(31 * 24 * time.Hour)
 
 	refused := errors.New("not recorded")
-	var asked []Domain
-	refuse := Maintenance{Around: func(_ context.Context, d Domain, _ func(context.Context) error) error {
-		asked = append(asked, d)
+	var asked []Job
+	refuse := Maintenance{Around: func(_ context.Context, job Job, _ func(context.Context) error) error {
+		asked = append(asked, job)
 		return refused
 	}}
-	if _, err := ks.RunOnce(ctx, refuse); !errors.Is(err, refused) || len(asked) != 1 {
+	if _, err := ks.RunOnce(ctx, refuse); !errors.Is(err, refused) || len(asked) != 1 || asked[0].Name != JobRotate {
 		t.Fatalf("refusing hook: %v, asked for %v", err, asked)
 	}
-	if v, _ := ks.ActiveVersion(asked[0]); v != 1 {
-		t.Fatalf("%s rotated to %d although the hook refused", asked[0], v)
+	if v, _ := ks.ActiveVersion(asked[0].Domain); v != 1 {
+		t.Fatalf("%s rotated to %d although the hook refused", asked[0].Domain, v)
 	}
 
 	asked = nil
-	run := Maintenance{Around: func(ctx context.Context, d Domain, rotate func(context.Context) error) error {
-		asked = append(asked, d)
-		return rotate(ctx)
+	run := Maintenance{Around: func(ctx context.Context, job Job, run func(context.Context) error) error {
+		asked = append(asked, job)
+		return run(ctx)
 	}}
 	rotated, err := ks.RunOnce(ctx, run)
-	if err != nil || len(rotated) != len(envelope.Domains) || len(asked) != len(envelope.Domains) {
-		t.Fatalf("hook that rotates: rotated %v, asked %v, %v", rotated, asked, err)
+	if err != nil || len(rotated) != len(envelope.Domains) || len(asked) != len(envelope.Domains)+1 ||
+		asked[len(asked)-1] != (Job{Name: JobSweepOrphans}) {
+		t.Fatalf("hook that runs: rotated %v, asked %v, %v", rotated, asked, err)
 	}
-	for _, d := range envelope.Domains {
+	for i, d := range envelope.Domains {
+		if asked[i] != (Job{Name: JobRotate, Domain: d}) {
+			t.Errorf("job %d is %v, want the rotation of %s", i, asked[i], d)
+		}
 		if v, _ := ks.ActiveVersion(d); v != 2 {
 			t.Fatalf("%s active version %d, want 2", d, v)
 		}
