@@ -100,8 +100,12 @@ func TestDeleteCardToken(t *testing.T) {
 			// A deleted token is gone to the provider and to orders, and
 			// answers like one that never was.
 			code, _, raw := f.call("", "POST", "/v1/payments/detokenize", map[string]any{"token": tok, "purpose": "refund"})
-			if code != http.StatusNotFound {
-				t.Fatalf("detokenize a deleted token: %d %s", code, raw)
+			_, _, never := f.call("", "POST", "/v1/payments/detokenize",
+				map[string]any{"token": "tok_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "purpose": "refund"})
+			a, _ := json.Marshal(problemOf(t, raw))
+			b, _ := json.Marshal(problemOf(t, never))
+			if code != http.StatusNotFound || !bytes.Equal(a, b) {
+				t.Fatalf("detokenize a deleted token: %d %s; an unknown one: %s; want the same 404", code, raw, never)
 			}
 			_, _, again := f.call("app", "DELETE", "/v1/payments/tokens/"+tok, nil)
 			_, _, unknown := f.call("app", "DELETE", "/v1/payments/tokens/tok_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", nil)
