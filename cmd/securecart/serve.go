@@ -209,10 +209,11 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	}
 	defer trail.Close()
 	m := metrics.New()
+	vault := payments.New(d.Store)
 	m.Read(metrics.Sources{SealOperations: d.Keys.Operations})
 	api := server.New(server.Deps{Store: d.Store, Audit: trail, AuditReader: trail.Reader(), Policy: pv.Live(), Policies: pv, Identity: server.Directory{Dir: d.Identity, CA: ca,
 		NoServiceKeys: d.Config.Serve.DisableServiceKeys},
-		Directory: d.Identity, CA: ca, Logs: ring, Metrics: m, Payments: payments.New(d.Store),
+		Directory: d.Identity, CA: ca, Logs: ring, Metrics: m, Payments: vault,
 		Networks: nets, Limits: f.rateLimits(), Logger: log.With("subsystem", "api")})
 
 	// The background workers record their actions in the trail: they
@@ -223,6 +224,7 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	defer cancel()
 	workers.Go(func() { d.Keys.Run(ctx, keys.Maintenance{Around: auditedMaintenance(trail)}) })
 	workers.Go(func() { sweepErased(ctx, d.Store, trail, sweepEvery, log.With("subsystem", "store")) })
+	workers.Go(func() { vault.RunSweeper(ctx, trail, payments.SweepEvery, log.With("subsystem", "payments")) })
 	go pv.Poll(ctx, policyPoll, func(err error) { log.Warn("refresh policy set", "err", err) })
 	reload := make(chan struct{}, 1)
 	hup := make(chan os.Signal, 1)
