@@ -110,6 +110,23 @@ func TestHostCommandsRecordThemselves(t *testing.T) {
 	}
 }
 
+// TestRestoreNeedsTheRootKeyFirst: on a host with no root key, a restore
+// refuses before it creates a deployment (and a new root key) to record
+// itself in.
+func TestRestoreNeedsTheRootKeyFirst(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	key := filepath.Join(t.TempDir(), "root.key")
+	t.Setenv("SECURECART_ROOT_KEY_FILE", key)
+	_, err := run(t, "--data-dir="+dir, "backup", "restore", "--to", "latest", "--into", filepath.Join(t.TempDir(), "r"))
+	var h *keys.HintedError
+	if !errors.As(err, &h) || !strings.Contains(h.Hint, "keys import-root") {
+		t.Fatalf("restore without a root key: %v", err)
+	}
+	if _, err := os.Stat(key); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused restore left a root key file: %v", err)
+	}
+}
+
 // TestHostCommandRefusedWhileServed: with the trail held by another
 // process (a running server), a command refuses, with a hint, and changes
 // nothing.

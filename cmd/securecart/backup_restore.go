@@ -81,12 +81,20 @@ func newBackupRestoreCmd(g *globals) *cobra.Command {
 			"duration ago such as -2h) or at the latest shipped change. The target is a\n" +
 			"new folder (SQLite) or an empty PostgreSQL database; the live database is\n" +
 			"never touched. The root key that protected the backups must be available\n" +
-			"through the configured provider.",
+			"through the configured provider. The restore is recorded in the audit trail of\n" +
+			"the deployment the flags name (one is created if there is none); it refuses\n" +
+			"while a server holds that trail.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			point, err := parsePoint(to, time.Now().UTC())
 			if err != nil {
+				return err
+			}
+			// The restore is recorded in the trail of the deployment the
+			// flags name, created if there is none; opening one would make
+			// a new root key where none was imported.
+			if err := rootKeyInPlace(g.cfg); err != nil {
 				return err
 			}
 			obj, err := deploy.OpenObjects(ctx, g.cfg)
@@ -127,6 +135,18 @@ func newBackupRestoreCmd(g *globals) *cobra.Command {
 	cmd.MarkFlagRequired("to")
 	cmd.MarkFlagRequired("into")
 	return cmd
+}
+
+// rootKeyInPlace refuses when the root key file is configured but absent.
+func rootKeyInPlace(cfg config.Config) error {
+	if cfg.RootKeyProvider != config.ProviderFile {
+		return nil
+	}
+	if _, err := os.Stat(cfg.KeyFile()); errors.Is(err, fs.ErrNotExist) {
+		return &keys.HintedError{Err: fmt.Errorf("no root key at %s", cfg.KeyFile()),
+			Hint: "put the root key that protected the backups in place first (securecart keys import-root)"}
+	}
+	return nil
 }
 
 // restore builds a new database at into from dep's backups as they were
