@@ -107,11 +107,60 @@ func TestOpenRefuses(t *testing.T) {
 			{"truncated", v.ct[:envelope.HeaderSize+envelope.TagSize-1], v.b, envelope.ErrMalformed},
 			{"empty", nil, v.b, envelope.ErrMalformed},
 		}
+		good := sealFor(t, ks, envelope.CustomerPII, "c1", "phone")
 		for _, tc := range cases {
 			pt, err := ks.Open(t.Context(), tc.ct, tc.b)
 			if !errors.Is(err, tc.want) || pt != nil {
 				t.Errorf("%s: Open = %q, %v; want %v", tc.name, pt, err, tc.want)
 			}
+			// Beside a value that opens, the row as a whole does not.
+			pts, err := ks.OpenAll(t.Context(), [][]byte{good.ct, tc.ct}, []envelope.Binding{good.b, tc.b})
+			if !errors.Is(err, tc.want) || pts != nil {
+				t.Errorf("%s: OpenAll = %q, %v; want %v", tc.name, pts, err, tc.want)
+			}
+		}
+	})
+}
+
+// TestOpenAll opens a row's values, of one key and of several, and refuses
+// the whole row once one of its keys is destroyed.
+func TestOpenAll(t *testing.T) {
+	forEngines(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		ks := e.open(Config{PoolSize: 8})
+		email, _ := addOwner(t, ks, e.h.DB, envelope.CustomerPII, "c1")
+		phone := sealFor(t, ks, envelope.CustomerPII, "c1", "phone")
+		other, _ := addOwner(t, ks, e.h.DB, envelope.CustomerPII, "c2")
+		row := []sealed{email, phone, other, phone}
+		cts := make([][]byte, len(row))
+		bs := make([]envelope.Binding, len(row))
+		for i, v := range row {
+			cts[i], bs[i] = v.ct, v.b
+		}
+		_, opensBefore := ks.Operations()
+		for _, k := range []*Keystore{ks, e.reopen(Config{})} {
+			pts, err := k.OpenAll(ctx, cts, bs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range row {
+				if !bytes.Equal(pts[i], v.pt) {
+					t.Fatalf("value %d opened to %q, want %q", i, pts[i], v.pt)
+				}
+			}
+		}
+		if _, opens := ks.Operations(); opens != opensBefore+uint64(len(row)) {
+			t.Fatalf("%d opens counted, want %d", opens-opensBefore, len(row))
+		}
+
+		if _, err := ks.OpenAll(ctx, cts, bs[:2]); err == nil {
+			t.Fatal("OpenAll took 4 values for 2 places")
+		}
+		if _, err := ks.Shred(ctx, "c2"); err != nil {
+			t.Fatal(err)
+		}
+		if pts, err := ks.OpenAll(ctx, cts, bs); !errors.Is(err, ErrKeyDestroyed) || pts != nil {
+			t.Fatalf("OpenAll after shredding one owner = %q, %v; want ErrKeyDestroyed", pts, err)
 		}
 	})
 }

@@ -56,8 +56,9 @@
 //
 // # Errors
 //
-// Open returns envelope.ErrMalformed, envelope.ErrAuth, ErrUnknownKey or
-// ErrKeyDestroyed, and nothing else that depends on the secret.
+// Open and OpenAll return envelope.ErrMalformed, envelope.ErrAuth,
+// ErrUnknownKey or ErrKeyDestroyed, and nothing else that depends on the
+// secret.
 package keys
 
 import (

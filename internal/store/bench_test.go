@@ -48,6 +48,17 @@ func (noopSealer) Open(_ context.Context, sealed []byte, _ envelope.Binding) ([]
 	}
 	return slices.Clone(p.Ciphertext[:len(p.Ciphertext)-envelope.TagSize]), nil
 }
+func (n noopSealer) OpenAll(ctx context.Context, sealed [][]byte, bs []envelope.Binding) ([][]byte, error) {
+	out := make([][]byte, len(sealed))
+	for i, v := range sealed {
+		pt, err := n.Open(ctx, v, bs[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = pt
+	}
+	return out, nil
+}
 func (noopSealer) Shred(context.Context, string) (int, error) { return 0, nil }
 func (noopSealer) BlindToken(field string, v []byte) ([]byte, error) {
 	h := sha256.Sum256(append([]byte(field), v...))

@@ -243,28 +243,17 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (*Customer, error) {
 func (s *Store) openCustomer(ctx context.Context, r *customerRow) (*Customer, error) {
 	c := &Customer{ID: r.ID, CreatedAt: sqldb.FromMicros(r.CreatedAt),
 		LastActivity: sqldb.FromMicros(r.LastActivity), Version: r.Version}
-	var addr []byte
-	for _, f := range []struct {
-		col string
-		in  []byte
-		out *string
-		raw *[]byte
-	}{{"name", r.Name, &c.Name, nil}, {"email", r.Email, &c.Email, nil},
-		{"phone", r.Phone, &c.Phone, nil}, {"address", r.Address, nil, &addr}} {
-		pt, err := s.sec.Open(ctx, f.in, bind("customers", f.col, r.ID))
-		if errors.Is(err, keys.ErrKeyDestroyed) {
-			return nil, ErrNotFound
-		}
-		if err != nil {
-			return nil, fmt.Errorf("open customers.%s: %w", f.col, err)
-		}
-		if f.out != nil {
-			*f.out = string(pt)
-		} else {
-			*f.raw = pt
-		}
+	pts, err := s.sec.OpenAll(ctx, [][]byte{r.Name, r.Email, r.Phone, r.Address}, []envelope.Binding{
+		bind("customers", "name", r.ID), bind("customers", "email", r.ID),
+		bind("customers", "phone", r.ID), bind("customers", "address", r.ID)})
+	if errors.Is(err, keys.ErrKeyDestroyed) {
+		return nil, ErrNotFound
 	}
-	if err := json.Unmarshal(addr, &c.Address); err != nil {
+	if err != nil {
+		return nil, fmt.Errorf("open customer: %w", err)
+	}
+	c.Name, c.Email, c.Phone = string(pts[0]), string(pts[1]), string(pts[2])
+	if err := json.Unmarshal(pts[3], &c.Address); err != nil {
 		return nil, fmt.Errorf("open customers.address: %w", err)
 	}
 	return c, nil

@@ -80,6 +80,9 @@ type Sealer interface {
 	Assigned(key keys.DataKey, owner string)
 	SealFor(ctx context.Context, d envelope.Domain, owner string, b envelope.Binding, plaintext []byte) ([]byte, error)
 	Open(ctx context.Context, sealed []byte, b envelope.Binding) ([]byte, error)
+	// OpenAll opens a row's values, each for its place, with one key
+	// lookup per key; it fails as a whole if one value does not open.
+	OpenAll(ctx context.Context, sealed [][]byte, bs []envelope.Binding) ([][]byte, error)
 	Shred(ctx context.Context, owner string) (int, error)
 	BlindToken(field string, value []byte) ([]byte, error)
 	BlindTokens(field string, value []byte) ([][]byte, error)
