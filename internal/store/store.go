@@ -19,12 +19,15 @@
 // Every mutation appends its change records (position, time, table, key,
 // operation, the row after the change with sealed fields still sealed) in
 // the same transaction as the mutation. Positions are gap-free in commit
-// order: each write transaction takes them, as its last statement, from a
-// single counter row whose lock it holds until it commits, so a reader that
-// has seen position n has also seen every position below n, on PostgreSQL
-// as on SQLite. This serializes the end of concurrent write transactions on
-// PostgreSQL; it is the price of a log that a backup can follow without ever
-// skipping a change. The keystore's tables are never in the log.
+// order: at its end, after its own statements, each write transaction
+// advances a single counter row, whose lock it holds until it commits, and
+// writes its records at the positions just below the counter's new value,
+// so a reader that has seen position n has also seen every position below
+// n, on PostgreSQL as on SQLite. This serializes the end of concurrent
+// write transactions on PostgreSQL; it is the price of a log that a backup
+// can follow without ever skipping a change. An insert sends its row and
+// its change record in one round trip. The keystore's tables are never in
+// the log.
 //
 // # Concurrency
 //
