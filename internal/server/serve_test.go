@@ -165,3 +165,60 @@ func freeAddr(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// TestServeDropsSlowClients opens two connections that stall, one before
+// its TLS handshake and one in the middle of its request headers: the
+// server closes both once the header timeout passes.
+func TestServeDropsSlowClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the header timeout; skipped with -short")
+	}
+	ca, err := tlsca.OpenCA(filepath.Join(t.TempDir(), "tls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, http.NotFoundHandler(), ca, Listener{Addr: "127.0.0.1:0",
+			Ready: func(a string) { ready <- a }}, nil)
+	}()
+	addr := <-ready
+
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	slow, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if _, err := io.WriteString(slow, "GET /v1/products HTTP/1.1\r\nHost: localhost\r\n"); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	closed := func(c net.Conn) chan time.Duration {
+		out := make(chan time.Duration, 1)
+		go func() {
+			c.SetReadDeadline(start.Add(readHeaderTimeout + 10*time.Second))
+			io.Copy(io.Discard, c)
+			out <- time.Since(start)
+		}()
+		return out
+	}
+	for name, ch := range map[string]chan time.Duration{"before the handshake": closed(silent),
+		"in its headers": closed(slow)} {
+		if d := <-ch; d < readHeaderTimeout-time.Second || d > readHeaderTimeout+5*time.Second {
+			t.Errorf("a client stalled %s was dropped after %v, want about %v", name, d, readHeaderTimeout)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
