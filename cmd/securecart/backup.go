@@ -20,7 +20,8 @@ func newBackupCmd(g *globals) *cobra.Command {
 		Use:   "backup",
 		Short: "List, take, restore and verify backups",
 	}
-	cmd.AddCommand(newBackupListCmd(g), newBackupSnapshotCmd(g), newBackupRestoreCmd(g), newBackupVerifyCmd(g))
+	cmd.AddCommand(newBackupListCmd(g), newBackupSnapshotCmd(g), newBackupRestoreCmd(g), newBackupVerifyCmd(g),
+		newBackupRestoreRecordCmd(g), newBackupStatusCmd(g))
 	return cmd
 }
 

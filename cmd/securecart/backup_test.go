@@ -53,6 +53,10 @@ func TestBackupCommands(t *testing.T) {
 	if !strings.Contains(out, "customers     25 rows") || !strings.Contains(out, "position 25") {
 		t.Fatalf("backup restore:\n%s", out)
 	}
+	// The progress bar reached its end on the error stream.
+	if !strings.Contains(out, "restore 100%") {
+		t.Fatalf("backup restore shows no finished progress bar:\n%q", out)
+	}
 	if _, err := run(t, d, "backup", "restore", "--to", "latest", "--into", into); err == nil {
 		t.Fatal("restore into an existing database succeeded")
 	}

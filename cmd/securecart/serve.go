@@ -207,11 +207,23 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	if err != nil {
 		return err
 	}
-	defer trail.Close()
+	stopArchive, err := archiveAudit(ctx, d, log.With("subsystem", "audit-archive"))
+	if err != nil {
+		trail.Close()
+		return err
+	}
+	defer func() {
+		trail.Close()
+		stopArchive() // after the close, to ship the last checkpoint
+	}()
 	m := metrics.New()
 	vault := payments.New(d.Store)
 	m.Read(metrics.Sources{SealOperations: d.Keys.Operations})
-	api := server.New(server.Deps{Store: d.Store, Audit: trail, AuditReader: trail.Reader(), Policy: pv.Live(), Policies: pv, Identity: server.Directory{Dir: d.Identity, CA: ca,
+	backups, err := startBackups(ctx, d, trail, m, log)
+	if err != nil {
+		return err
+	}
+	api := server.New(server.Deps{Store: d.Store, Backups: backups, Audit: trail, AuditReader: trail.Reader(), Policy: pv.Live(), Policies: pv, Identity: server.Directory{Dir: d.Identity, CA: ca,
 		NoServiceKeys: d.Config.Serve.DisableServiceKeys},
 		Directory: d.Identity, CA: ca, Logs: ring, Metrics: m, Payments: vault,
 		Networks: nets, Limits: f.rateLimits(), Logger: log.With("subsystem", "api")})
@@ -225,6 +237,7 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	workers.Go(func() { d.Keys.Run(ctx, keys.Maintenance{Around: auditedMaintenance(trail)}) })
 	workers.Go(func() { sweepErased(ctx, d.Store, trail, sweepEvery, log.With("subsystem", "store")) })
 	workers.Go(func() { vault.RunSweeper(ctx, trail, payments.SweepEvery, log.With("subsystem", "payments")) })
+	workers.Go(func() { backups.Run(ctx) })
 	go pv.Poll(ctx, policyPoll, func(err error) { log.Warn("refresh policy set", "err", err) })
 	reload := make(chan struct{}, 1)
 	hup := make(chan os.Signal, 1)

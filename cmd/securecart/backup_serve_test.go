@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/securecart/securecart/internal/audit"
+	"github.com/securecart/securecart/internal/backup"
+	"github.com/securecart/securecart/internal/client"
+	"github.com/securecart/securecart/internal/config"
+	"github.com/securecart/securecart/internal/deploy"
+	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/server"
+)
+
+// TestBackupsOnARunningServer starts serve and checks that it ships,
+// snapshots and verifies on its own, that a dba sees that with backup
+// status, and that restore-record brings a changed customer back through
+// the API, each step in the audit trail.
+func TestBackupsOnARunningServer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("SECURECART_BACKUP_SHIP_INTERVAL", "200ms")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := newRoot()
+	out := &syncBuffer{}
+	srv.SetOut(out)
+	srv.SetErr(out)
+	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- srv.ExecuteContext(ctx) }()
+	var url, bootstrap string
+	for deadline := time.Now().Add(time.Minute); url == ""; {
+		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
+			url, bootstrap = m[1], keyRE.FindString(out.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	principals := []string{"--data-dir", dir, "principals", "--url", url}
+	t.Setenv("SECURECART_API_KEY", bootstrap)
+	t.Setenv("SECURECART_API_KEY", enrolAdmin(t, dir, url, principals))
+	dba := keyRE.FindString(mustRun(t, append(principals, "create", "--name", "ops-dba", "--role", "dba")...))
+	t.Setenv("SECURECART_API_KEY", dba)
+
+	c, err := client.New(url, dba, filepath.Join(dir, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cus server.CustomerView
+	err = c.Do(ctx, "POST", "/v1/customers", map[string]any{"name": "Ada Lovelace", "email": "ada@example.com"}, &cus)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The server verifies a deployment never verified once its first
+	// snapshot exists.
+	status := []string{"--data-dir", dir, "backup", "status", "--url", url}
+	for deadline := time.Now().Add(time.Minute); ; {
+		got := mustRun(t, status...)
+		if strings.Contains(got, "last verification: OK") && strings.Contains(got, "1 snapshots") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no verification on a running server:\n%s\nserver:\n%s", got, out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	time.Sleep(10 * time.Millisecond)
+	asOf := time.Now().UTC()
+	time.Sleep(10 * time.Millisecond)
+	var changed server.CustomerView
+	err = c.Do(ctx, "PATCH", "/v1/customers/"+cus.ID, map[string]any{"version": cus.Version, "name": "Someone Else"}, &changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mustRun(t, "--data-dir", dir, "backup", "restore-record", "customers/"+cus.ID, "--url", url,
+		"--as-of", asOf.Format(time.RFC3339Nano))
+	if !strings.Contains(got, "overwrote the live record") {
+		t.Fatalf("restore-record:\n%s", got)
+	}
+	if _, err := run(t, "--data-dir", dir, "backup", "restore-record", "orders/x", "--url", url, "--as-of", "-1m"); err == nil {
+		t.Fatal("restore-record of an order succeeded")
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// The name is back, and the trail holds the server's own snapshot and
+	// verification and the dba's restore.
+	cfg := config.Default()
+	cfg.DataDir = dir
+	d, err := deploy.Open(context.Background(), cfg, deploy.Options{Getenv: os.Getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	back, err := d.Store.GetCustomer(context.Background(), cus.ID)
+	if err != nil || back.Name != "Ada Lovelace" {
+		t.Fatalf("customer after restore-record: %+v, %v", back, err)
+	}
+	if v, err := backup.LastVerify(context.Background(), d.DB); err != nil || v == nil || !v.OK {
+		t.Fatalf("last verification %+v, %v", v, err)
+	}
+	seen := map[string]bool{}
+	for e, err := range audit.NewReader(d.AuditDir()).Scan(context.Background(), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.Record
+		switch {
+		case r.Phase == audit.PhaseRequest && r.Principal.ID == audit.System.ID:
+			seen[r.Action] = true
+		case r.Phase == audit.PhaseRequest && r.Action == policy.ManageBackups && r.Resource.ID == cus.ID:
+			seen["restore "+cus.ID] = true
+		}
+	}
+	for _, want := range []string{audit.ActionSnapshot, audit.ActionVerifyBackup, "restore " + cus.ID} {
+		if !seen[want] {
+			t.Errorf("the trail lacks %s: %v", want, seen)
+		}
+	}
+}
