@@ -56,20 +56,36 @@ func accessUnusedCmd(g *globals) *cobra.Command {
 				dir = filepath.Join(g.cfg.DataDir, audit.DirName)
 			}
 			since := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
+			r := audit.NewReader(dir)
+			from, err := trailStart(ctx, r)
+			if err != nil {
+				return fmt.Errorf("read the audit trail in %s: %w", dir, err)
+			}
 			var readErr error
-			u := analyze.Exercised(set, m, trailUses(ctx, audit.NewReader(dir), since, &readErr))
+			u := analyze.Exercised(set, m, trailUses(ctx, r, since, &readErr))
 			if readErr != nil {
 				return fmt.Errorf("read the audit trail in %s: %w", dir, readErr)
 			}
+			// Segments older than the online window may have moved to
+			// object storage: say when the trail read starts late.
+			partial := from.After(since)
 			if asJSON {
 				return printJSON(cmd, struct {
-					Days  int       `json:"days"`
-					Since time.Time `json:"since"`
+					Days      int       `json:"days"`
+					Since     time.Time `json:"since"`
+					TrailFrom time.Time `json:"trail_from,omitzero"`
+					Partial   bool      `json:"partial"`
 					analyze.Usage
-				}{days, since.UTC(), u})
+				}{days, since.UTC(), from, partial, u})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "since %s (%d days):\n", since.UTC().Format(time.RFC3339), days)
-			return analyze.WriteUnused(cmd.OutOrStdout(), u)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "since %s (%d days):\n", since.UTC().Format(time.RFC3339), days)
+			if partial {
+				fmt.Fprintf(out, "note: the trail in %s starts at %s, after the window starts: grants used only\n"+
+					"before then are listed as unused (older segments may be in object storage: audit fetch)\n",
+					dir, from.Format(time.RFC3339))
+			}
+			return analyze.WriteUnused(out, u)
 		},
 	}
 	f := cmd.Flags()
@@ -99,6 +115,18 @@ func unusedPolicySet(ctx context.Context, g *globals, file string) (*policy.Set,
 		return nil, fmt.Errorf("no active policy set")
 	}
 	return set, nil
+}
+
+// trailStart is the time of the first record in the trail r reads, zero
+// for an empty trail.
+func trailStart(ctx context.Context, r *audit.Reader) (time.Time, error) {
+	for e, err := range r.Scan(ctx, 0) {
+		if err != nil {
+			return time.Time{}, err
+		}
+		return e.Record.Time.UTC(), nil
+	}
+	return time.Time{}, nil
 }
 
 // trailUses yields the records of allowed requests from since on; a read

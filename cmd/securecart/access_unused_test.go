@@ -42,6 +42,7 @@ func TestAccessUnused(t *testing.T) {
 	defer trail.Close() // held while the command runs, as a server would
 
 	now := time.Now()
+	// Oldest first, as a trail is written.
 	seed := []struct {
 		ago      time.Duration
 		role     string
@@ -50,12 +51,12 @@ func TestAccessUnused(t *testing.T) {
 		effect   audit.Effect
 		policies []string
 	}{
-		{2 * time.Hour, policy.RoleDBA, policy.ReadCustomer, audit.Resource{Type: "Customer", ID: "cus_1"},
-			audit.EffectAllow, []string{"dba-rows"}},
-		{3 * 24 * time.Hour, policy.RolePaymentProvider, policy.Detokenize, audit.Resource{Type: "CardToken", ID: "tok_1"},
-			audit.EffectAllow, []string{"payment-provider-cards"}},
 		{40 * 24 * time.Hour, policy.RoleSecurity, policy.ReadAudit, audit.Resource{Type: "Collection", ID: "audit"},
 			audit.EffectAllow, []string{"security-read"}},
+		{3 * 24 * time.Hour, policy.RolePaymentProvider, policy.Detokenize, audit.Resource{Type: "CardToken", ID: "tok_1"},
+			audit.EffectAllow, []string{"payment-provider-cards"}},
+		{2 * time.Hour, policy.RoleDBA, policy.ReadCustomer, audit.Resource{Type: "Customer", ID: "cus_1"},
+			audit.EffectAllow, []string{"dba-rows"}},
 		// Denied: exercises nothing.
 		{time.Hour, policy.RoleDeveloper, policy.ReadLogs, audit.Resource{Type: "Collection", ID: "logs"},
 			audit.EffectDeny, nil},
@@ -102,6 +103,22 @@ func TestAccessUnused(t *testing.T) {
 	if u := unused("60"); slices.Contains(u.Unused, audited) || u.Uses != 3 || len(u.Unused) != len(u.Grants)-3 {
 		t.Errorf("--days 60: %d of %d unused, readAudit unused %v", len(u.Unused), len(u.Grants),
 			slices.Contains(u.Unused, audited))
+	}
+	// The trail starts 40 days ago: a window of 90 days is read in part,
+	// and the command says so.
+	var part struct {
+		Partial   bool      `json:"partial"`
+		TrailFrom time.Time `json:"trail_from"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, d, "access", "unused", "--days", "90", "--json")), &part); err != nil ||
+		!part.Partial || part.TrailFrom.Sub(now.Add(-40*24*time.Hour)).Abs() > time.Second {
+		t.Errorf("--days 90 over a 40-day trail: %+v, %v", part, err)
+	}
+	if out := mustRun(t, d, "access", "unused", "--days", "90"); !strings.Contains(out, "note: the trail in") {
+		t.Errorf("--days 90 over a 40-day trail does not say it is partial:\n%s", out)
+	}
+	if out := mustRun(t, d, "access", "unused", "--days", "30"); strings.Contains(out, "note:") {
+		t.Errorf("--days 30 called partial:\n%s", out)
 	}
 
 	table := mustRun(t, d, "access", "unused", "--days", "30")
