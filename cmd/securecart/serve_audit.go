@@ -15,9 +15,14 @@ const archiveWait = 30 * time.Second
 // background. The returned stop, called once the trail is closed, ends
 // the copying and makes one last pass, which ships the final checkpoint.
 func archiveAudit(ctx context.Context, d *deploy.Deployment, log *slog.Logger) (stop func(), err error) {
-	obj, err := deploy.OpenObjects(ctx, d.Config)
-	if err != nil {
+	obj, err := deploy.OpenObjectsLater(ctx, d.Config)
+	if obj == nil {
 		return nil, err
+	}
+	if err != nil {
+		// Each pass fails until object storage answers, then catches up.
+		log.Warn("object storage unreachable at start; the audit archive will catch up once it answers", "err", err)
+		go deploy.EnsureBucketsLater(ctx, obj, 10*time.Second)
 	}
 	arch, err := d.AuditArchiver(ctx, obj, log)
 	if err != nil {

@@ -173,3 +173,29 @@ func TestAuditVerifyFromArchive(t *testing.T) {
 		t.Fatalf("audit verify of the fetched trail:\n%s", out)
 	}
 }
+
+// TestAuditArchiveStartsWithoutObjectStorage starts the archiving with an
+// S3 service that does not answer: serve must start anyway.
+func TestAuditArchiveStartsWithoutObjectStorage(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.Storage = config.StorageConfig{Kind: config.StorageS3, Endpoint: "http://127.0.0.1:1", Region: "us-east-1",
+		AccessKey: "ak", SecretKey: "sk"}
+	d, err := deploy.Open(t.Context(), cfg, deploy.Options{Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	trail, err := d.OpenAudit(audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, err := archiveAudit(t.Context(), d, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("archiving refused to start without object storage: %v", err)
+	}
+	if err := trail.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+}
