@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +50,7 @@ func TestBackupsOnARunningServer(t *testing.T) {
 	t.Setenv("SECURECART_API_KEY", bootstrap)
 	t.Setenv("SECURECART_API_KEY", enrolAdmin(t, dir, url, principals))
 	dba := keyRE.FindString(mustRun(t, append(principals, "create", "--name", "ops-dba", "--role", "dba")...))
+	dev := keyRE.FindString(mustRun(t, append(principals, "create", "--name", "ops-dev", "--role", "developer")...))
 	t.Setenv("SECURECART_API_KEY", dba)
 
 	c, err := client.New(url, dba, filepath.Join(dir, "tls", "ca.pem"))
@@ -71,6 +75,29 @@ func TestBackupsOnARunningServer(t *testing.T) {
 			t.Fatalf("no verification on a running server:\n%s\nserver:\n%s", got, out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+
+	// The metrics carry the same state.
+	pem, err := os.ReadFile(filepath.Join(dir, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	// The customer reaches object storage within a ship interval or two.
+	m := scrapeMetrics(t, hc, url, dev)
+	for deadline := time.Now().Add(30 * time.Second); m["backup_shipped_position"] < 1 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		m = scrapeMetrics(t, hc, url, dev)
+	}
+	if m["backup_verify_last_success"] != 1 || m["backup_shipped_position"] < 1 ||
+		m["backup_last_snapshot_timestamp_seconds"] < float64(time.Now().Add(-time.Hour).Unix()) {
+		t.Errorf("backup metrics: success %v, shipped %v, last snapshot %v", m["backup_verify_last_success"],
+			m["backup_shipped_position"], m["backup_last_snapshot_timestamp_seconds"])
+	}
+	if _, ok := m["backup_shipping_lag_seconds"]; !ok {
+		t.Error("no backup_shipping_lag_seconds")
 	}
 
 	time.Sleep(10 * time.Millisecond)
