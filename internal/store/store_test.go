@@ -152,9 +152,13 @@ func TestProductsAndOrders(t *testing.T) {
 			t.Fatalf("duplicate sku: %v", err)
 		}
 
+		card, err := e.s.PutCard(e.ctx, testCard("4111111111111111"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		o, err := e.s.CreateOrder(e.ctx, store.NewOrder{CustomerID: c.ID, Currency: "EUR",
 			Lines:        []store.NewOrderLine{{SKU: "TEE-1", Quantity: 2}, {SKU: "MUG-1", Quantity: 3}},
-			PaymentToken: "tok_abcdefghijklmnopqrstuvwxyz234567", Notes: "Leave with the porter, card 4111 1111 1111 1111"})
+			PaymentToken: card.Token, Notes: "Leave with the porter, card 4111 1111 1111 1111"})
 		if err != nil {
 			t.Fatal(err)
 		}
