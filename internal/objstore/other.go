@@ -135,9 +135,10 @@ func (l *Local) OpenOther(ctx context.Context, bucket, key string) (io.ReadClose
 }
 
 // ListOther implements Others: bucket is the service's bucket of that
-// exact name, without the store's BucketPrefix.
+// exact name, without the store's BucketPrefix. The name of one of
+// SecureCart's own buckets with the prefix is refused: name it without.
 func (s *S3) ListOther(ctx context.Context, bucket, prefix string) ([]Info, error) {
-	if err := checkOther(bucket); err != nil {
+	if err := s.checkOther(bucket); err != nil {
 		return nil, err
 	}
 	var out []Info
@@ -154,9 +155,19 @@ func (s *S3) ListOther(ctx context.Context, bucket, prefix string) ([]Info, erro
 	return out, nil
 }
 
+func (s *S3) checkOther(bucket string) error {
+	if err := checkOther(bucket); err != nil {
+		return err
+	}
+	if own, ok := strings.CutPrefix(bucket, s.prefix); ok && s.prefix != "" && validBucket(own) {
+		return fmt.Errorf("%w: bucket %q is SecureCart's %s bucket; name it %q", ErrInvalidKey, bucket, own, own)
+	}
+	return nil
+}
+
 // OpenOther implements Others.
 func (s *S3) OpenOther(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
-	if err := checkOther(bucket); err != nil {
+	if err := s.checkOther(bucket); err != nil {
 		return nil, err
 	}
 	if key == "" {
