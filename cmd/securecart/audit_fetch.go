@@ -29,8 +29,8 @@ them to DIR as an audit directory. Verify it with
 
 (the checkpoints before the first record kept may have passed retention).
 DIR/` + boundaryFile + ` is the checkpoint the archiver stored when it last moved
-segments off the node: verify the node's online records from it with
-audit verify --from.`,
+segments off the node; audit verify --from-archive checks the node's records
+from it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			origin, err := af.logOrigin(g)
@@ -51,7 +51,11 @@ audit verify --from.`,
 			if err != nil {
 				return err
 			}
-			for name, b := range map[string][]byte{startFile: got.Start, boundaryFile: got.Boundary} {
+			files := map[string][]byte{startFile: got.Start}
+			if got.Boundary != nil {
+				files[boundaryFile] = got.Boundary.Checkpoint
+			}
+			for name, b := range files {
 				if b == nil {
 					continue
 				}

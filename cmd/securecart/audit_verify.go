@@ -22,31 +22,38 @@ signature and number, and compares the roots. It names the first bad position:
 a record (edited, deleted, inserted, moved, cut off) or a checkpoint (forged,
 deleted). With --from, a checkpoint kept elsewhere (a file holding the signed
 note) must be in the directory and the log must extend it. With --from-archive,
-that checkpoint is the one the archiver stored in object storage when it last
-moved segments off the node, so that the online records must start where the
-archive ends.`,
+the boundary the archiver stored in object storage when it last moved segments
+off the node is trusted: the records must start where the archive ends, and
+extend the checkpoint that covers that record.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			vs, err := af.verifiers(cmd, g)
 			if err != nil {
 				return err
 			}
-			var trusted []byte
+			var rep *audit.Report
 			switch {
 			case from != "" && fromArchive:
 				return errors.New("--from and --from-archive exclude each other")
-			case from != "":
-				if trusted, err = os.ReadFile(from); err != nil {
-					return err
-				}
 			case fromArchive:
-				if trusted, err = archiveBoundary(cmd, g, af); err != nil {
+				b, err := archiveBoundary(cmd, g, af)
+				if err != nil {
 					return err
 				}
-			}
-			rep, err := audit.Verify(af.path(g), vs, trusted)
-			if err != nil {
-				return err
+				rep, err = audit.VerifyOnline(af.path(g), vs, *b)
+				if err != nil {
+					return err
+				}
+			default:
+				var trusted []byte
+				if from != "" {
+					if trusted, err = os.ReadFile(from); err != nil {
+						return err
+					}
+				}
+				if rep, err = audit.Verify(af.path(g), vs, trusted); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				if err := printJSON(cmd, rep); err != nil {
@@ -85,8 +92,8 @@ func printReport(cmd *cobra.Command, rep *audit.Report) {
 	}
 }
 
-// archiveBoundary reads the boundary checkpoint from object storage.
-func archiveBoundary(cmd *cobra.Command, g *globals, af *auditFlags) ([]byte, error) {
+// archiveBoundary reads the archive boundary from object storage.
+func archiveBoundary(cmd *cobra.Command, g *globals, af *auditFlags) (*audit.ArchiveBoundary, error) {
 	origin, err := af.logOrigin(g)
 	if err != nil {
 		return nil, err
@@ -97,7 +104,7 @@ func archiveBoundary(cmd *cobra.Command, g *globals, af *auditFlags) ([]byte, er
 	}
 	b, err := audit.Boundary(cmd.Context(), obj, origin)
 	if err == nil && b == nil {
-		err = errors.New("object storage holds no boundary checkpoint: no segment was archived yet")
+		err = errors.New("object storage holds no archive boundary: no segment was archived yet")
 	}
 	return b, err
 }

@@ -422,8 +422,9 @@ func getSealed(ctx context.Context, st objstore.Store, s Sealer, origin, bucket,
 }
 
 // putBoundary stores the first checkpoint that covers record first, the
-// first record left online, so that `audit verify --from` can check that
-// the online part starts where the archive ends.
+// first record left online, under a name that holds first, so that
+// VerifyOnline can check that the online part starts where the archive
+// ends.
 func (a *Archiver) putBoundary(ctx context.Context, first uint64) error {
 	data, err := os.ReadFile(filepath.Join(a.dir, CheckpointsFile))
 	if err != nil {
@@ -440,9 +441,20 @@ func (a *Archiver) putBoundary(ctx context.Context, first uint64) error {
 	if _, err := noteCheckpoint(notes[i]); err != nil {
 		return err
 	}
-	key := boundaryKey(a.opts.Origin)
+	key := boundaryKey(a.opts.Origin, first)
 	if _, err := a.opts.Store.Put(ctx, objstore.Audit, key, notes[i], objstore.Standard); err != nil {
 		return fmt.Errorf("store %s: %w", key, err)
+	}
+	older, err := a.opts.Store.List(ctx, objstore.Audit, a.opts.Origin+"/boundary/")
+	if err != nil {
+		return fmt.Errorf("list boundaries: %w", err)
+	}
+	for _, o := range older {
+		if f, ok := parseBoundaryKey(a.opts.Origin, o.Key); ok && f < first {
+			if err := a.opts.Store.Delete(ctx, objstore.Audit, o.Key); err != nil {
+				return fmt.Errorf("delete %s: %w", o.Key, err)
+			}
+		}
 	}
 	return nil
 }

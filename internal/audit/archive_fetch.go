@@ -3,11 +3,12 @@ package audit
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/securecart/securecart/internal/objstore"
 )
@@ -24,10 +25,9 @@ type Fetched struct {
 	// if none does): the checkpoint to verify the directory from, since
 	// the checkpoints before it may have passed retention.
 	Start []byte
-	// Boundary is the signed checkpoint the archiver stored when it last
-	// moved segments off the node (nil if it never did): the trusted
-	// checkpoint for verifying the online part.
-	Boundary []byte
+	// Boundary is where the archive ends and the node's online records
+	// begin (nil if no segment was archived).
+	Boundary *ArchiveBoundary
 }
 
 // Fetch copies the log origin's records and checkpoints from object
@@ -75,18 +75,54 @@ func Fetch(ctx context.Context, st objstore.Store, s Sealer, origin, dir string)
 	return out, err
 }
 
-// Boundary returns the signed checkpoint the archiver of origin stored
-// when it last moved segments off the node, or nil if it never did. The
-// node's online records must reach it: `audit verify --from` it.
-func Boundary(ctx context.Context, st objstore.Store, origin string) ([]byte, error) {
-	b, _, err := st.Get(ctx, objstore.Audit, boundaryKey(origin))
-	switch {
-	case errors.Is(err, objstore.ErrNotFound):
+// ArchiveBoundary is where the archive of a log ends and the records
+// still on the node begin, as the archiver stored it when it last moved
+// segments off the node.
+type ArchiveBoundary struct {
+	// First is the first record left on the node.
+	First uint64
+	// Checkpoint is the first signed checkpoint that covers First.
+	Checkpoint []byte
+}
+
+// Boundary returns the archive boundary of origin, or nil if no segment
+// was archived.
+func Boundary(ctx context.Context, st objstore.Store, origin string) (*ArchiveBoundary, error) {
+	objs, err := st.List(ctx, objstore.Audit, origin+"/boundary/")
+	if err != nil {
+		return nil, fmt.Errorf("list boundaries: %w", err)
+	}
+	var b *ArchiveBoundary
+	var key string
+	for _, o := range objs {
+		if first, ok := parseBoundaryKey(origin, o.Key); ok && (b == nil || first > b.First) {
+			b, key = &ArchiveBoundary{First: first}, o.Key
+		}
+	}
+	if b == nil {
 		return nil, nil
-	case err != nil:
+	}
+	if b.Checkpoint, _, err = st.Get(ctx, objstore.Audit, key); err != nil {
 		return nil, fmt.Errorf("read boundary checkpoint: %w", err)
 	}
 	return b, nil
+}
+
+// VerifyOnline checks the records left on the node after archiving: it
+// verifies dir from the boundary's checkpoint (see Verify) and reports as
+// Truncated records missing between the boundary and the directory's
+// first record, such as an online segment deleted.
+func VerifyOnline(dir string, verifiers []note.Verifier, b ArchiveBoundary) (*Report, error) {
+	r, err := Verify(dir, verifiers, b.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	if r.First > b.First { // the first bad position: before all others
+		p := Problem{Kind: Truncated, Seq: b.First,
+			Detail: fmt.Sprintf("the archive ends at record %d, the directory starts at %d", b.First, r.First)}
+		r.Problems = append([]Problem{p}, r.Problems...)
+	}
+	return r, nil
 }
 
 // storedSpan is a segment object: an archived segment or a chunk.

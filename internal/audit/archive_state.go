@@ -25,7 +25,17 @@ func checkpointsKey(origin string, first, last uint64, at time.Time) string {
 	return fmt.Sprintf("%s/cp/%020d-%020d-%020d", origin, first, last, at.UnixMicro())
 }
 
-func boundaryKey(origin string) string { return origin + "/boundary" }
+func boundaryKey(origin string, first uint64) string {
+	return fmt.Sprintf("%s/boundary/%020d", origin, first)
+}
+
+func parseBoundaryKey(origin, key string) (first uint64, ok bool) {
+	v, ok := parseNumbers(key, origin+"/boundary/", 1)
+	if !ok {
+		return 0, false
+	}
+	return v[0], true
+}
 
 // parseNumbers splits the name after prefix into n 20-digit numbers.
 func parseNumbers(key, prefix string, n int) ([]uint64, bool) {

@@ -264,11 +264,14 @@ func TestArchiverRetention(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	boundary, _, err := st.Get(ctx, objstore.Audit, boundaryKey(testOrigin))
-	if err != nil {
-		t.Fatal(err)
+	boundary, err := Boundary(ctx, st, testOrigin)
+	if err != nil || boundary == nil || boundary.First != segs[0].first {
+		t.Fatalf("boundary %+v, want record %d: %v", boundary, segs[0].first, err)
 	}
-	if rep, err = Verify(dir, vs, boundary); err != nil || !rep.OK() {
+	if bs, _ := st.List(ctx, objstore.Audit, testOrigin+"/boundary/"); len(bs) != 1 {
+		t.Fatalf("%d boundaries kept", len(bs))
+	}
+	if rep, err = VerifyOnline(dir, vs, *boundary); err != nil || !rep.OK() {
 		t.Fatalf("online log from the boundary: %v %v", err, rep.Problems)
 	}
 	// Removing the oldest online segment goes unnoticed without it, not
@@ -279,12 +282,49 @@ func TestArchiverRetention(t *testing.T) {
 	if rep, err = Verify(dir, vs, nil); err != nil || !rep.OK() {
 		t.Fatalf("online log: %v %v", err, rep.Problems)
 	}
-	rep, err = Verify(dir, vs, boundary)
+	rep, err = VerifyOnline(dir, vs, *boundary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.OK() || rep.Problems[0].Kind != Truncated {
-		t.Fatalf("segment removed: problems %v, want truncated", rep.Problems)
+	if rep.OK() || rep.Problems[0].Kind != Truncated || rep.Problems[0].Seq != boundary.First {
+		t.Fatalf("segment removed: problems %v, want truncated at %d", rep.Problems, boundary.First)
+	}
+}
+
+// TestVerifyOnlineCatchesAMissingSegment removes the first online segment
+// when the boundary checkpoint lies beyond it: the records left still
+// reach that checkpoint, so only the boundary's first record shows the
+// gap.
+func TestVerifyOnlineCatchesAMissingSegment(t *testing.T) {
+	k := newTestKey(t)
+	vs := []note.Verifier{k.verifier}
+	dir := t.TempDir()
+	l := openTestLog(t, dir, k, func(o *Options) { o.SegmentSize = 1024 })
+	appendN(t, l, 0, 60, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := listSegments(dir)
+	if err != nil || len(segs) < 3 {
+		t.Fatalf("%d segments: %v", len(segs), err)
+	}
+	cps, err := ReadCheckpoints(dir)
+	if err != nil || len(cps) != 1 || cps[0].Size <= segs[1].first {
+		t.Fatalf("checkpoints %v: %v", cps, err)
+	}
+	b := ArchiveBoundary{First: segs[0].first, Checkpoint: cps[0].Signed}
+	if err := os.Remove(segs[0].path); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := Verify(dir, vs, b.Checkpoint); err != nil || !rep.OK() {
+		t.Fatalf("from the checkpoint alone: %v %v", err, rep.Problems)
+	}
+	rep, err := VerifyOnline(dir, vs, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || rep.Problems[0].Kind != Truncated || rep.Problems[0].Seq != b.First {
+		t.Fatalf("problems %v, want truncated at %d", rep.Problems, b.First)
 	}
 }
 

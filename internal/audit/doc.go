@@ -210,9 +210,10 @@
 //     archive bucket as ORIGIN/seg/FIRST-END-BEFORE (storage class
 //     GLACIER_IR; BEFORE bounds its records' times), read back and
 //     compared, byte for byte, with the file. Only then does the
-//     archiver store the boundary checkpoint (ORIGIN/boundary: the first
-//     checkpoint that covers record END), remove the segment from the
-//     directory and delete the chunks the archived segment holds.
+//     archiver store the archive boundary (ORIGIN/boundary/END, holding
+//     the first checkpoint that covers record END), remove the segment
+//     from the directory and delete the chunks the archived segment
+//     holds.
 //  4. Archived segments whose BEFORE, and checkpoint objects whose TIME,
 //     are older than Retention (a year) are deleted; the newest
 //     checkpoint object stays, to resume from.
@@ -228,10 +229,12 @@
 // is the online part.
 //
 // To verify the online part against the archive, `audit verify
-// --from-archive` (or --from with the boundary file) trusts the boundary
-// checkpoint: Verify then requires the directory to start at or before
-// its size, so deleting the oldest online segments is Truncated, and the
-// checkpoints before it may be missing. To verify what is archived,
+// --from-archive` (VerifyOnline) trusts the boundary: the directory must
+// start at or before record END, else the missing records are Truncated
+// (an online segment deleted), and the log must extend the boundary's
+// checkpoint, before which checkpoints may be missing. `audit verify
+// --from FILE` with the boundary checkpoint alone checks the second part
+// only. To verify what is archived,
 // `audit fetch DIR` (Fetch) opens every segment object and writes it to
 // DIR, with every shipped checkpoint in DIR/checkpoints and the first
 // checkpoint that covers DIR's first record in DIR/start.checkpoint; then
