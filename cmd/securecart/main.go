@@ -27,8 +27,21 @@ func main() {
 		if errors.As(err, &h) && h.Hint != "" {
 			fmt.Fprintln(os.Stderr, "hint:", h.Hint)
 		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitCode is the status to exit with after err: 0 for none, the code of
+// an error that carries one (such as scan's), else 1.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
+	}
+	return 1
 }
 
 // globals are the settings every subcommand shares.

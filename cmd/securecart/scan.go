@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,43 +44,10 @@ func newScanCmd(g *globals) *cobra.Command {
 			"with --bucket BUCKET[/PREFIX] the objects of a bucket of the object storage (one of\n" +
 			"SecureCart's own, whose sealed objects are opened in memory, or any other, such as\n" +
 			"the shop's exports), and with --store the store's product texts and order notes.\n" +
-			"Exits with status 1 when a finding is at or above --fail-on.",
+			"Exits with status 1 when a finding is at or above --fail-on, and 2 when the scan\n" +
+			"itself fails, so that a pipeline can tell the two apart.",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 && !f.store && len(f.buckets) == 0 {
-				return fmt.Errorf("scan: name a PATH, --bucket or --store")
-			}
-			sc, err := f.scanner(cmd)
-			if err != nil {
-				return err
-			}
-			w, err := report.New(f.format, cmd.OutOrStdout(), report.Rules(sc.Custom()), versionString())
-			if err != nil {
-				return err
-			}
-			if len(args) > 0 {
-				if err := scanPaths(cmd, sc, w, args); err != nil {
-					return err
-				}
-			}
-			if len(f.buckets) > 0 {
-				if err := scanBuckets(cmd, g, sc, w, f.buckets); err != nil {
-					return err
-				}
-			}
-			if f.store {
-				d, err := g.open(cmd.Context())
-				if err != nil {
-					return err
-				}
-				defer d.Close()
-				if err := scanStore(cmd, d, sc, w); err != nil {
-					return err
-				}
-			}
-			if err := w.Close(); err != nil {
-				return err
-			}
-			return w.Summary().Check(f.failOn)
+			return scanFailed(f.run(cmd, g, args))
 		},
 	}
 	fl := cmd.Flags()
@@ -93,6 +61,67 @@ func newScanCmd(g *globals) *cobra.Command {
 		"SecureCart's own ("+strings.Join(objstore.Buckets, ", ")+"; sealed objects opened in memory) or any other")
 	cmd.AddCommand(newScanHMACCmd())
 	return cmd
+}
+
+// exitError makes main exit with its code.
+type exitError struct {
+	err  error
+	code int
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// ExitCode is the status main exits with.
+func (e *exitError) ExitCode() int { return e.code }
+
+// scanFailed gives an error of the scan itself, as opposed to findings at
+// or above --fail-on, exit status 2.
+func scanFailed(err error) error {
+	var found *report.FoundError
+	if err == nil || errors.As(err, &found) {
+		return err
+	}
+	return &exitError{err: err, code: 2}
+}
+
+// run scans what the flags and args name and writes the report.
+func (f *scanFlags) run(cmd *cobra.Command, g *globals, args []string) error {
+	if len(args) == 0 && !f.store && len(f.buckets) == 0 {
+		return fmt.Errorf("scan: name a PATH, --bucket or --store")
+	}
+	sc, err := f.scanner(cmd)
+	if err != nil {
+		return err
+	}
+	w, err := report.New(f.format, cmd.OutOrStdout(), report.Rules(sc.Custom()), versionString())
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 {
+		if err := scanPaths(cmd, sc, w, args); err != nil {
+			return err
+		}
+	}
+	if len(f.buckets) > 0 {
+		if err := scanBuckets(cmd, g, sc, w, f.buckets); err != nil {
+			return err
+		}
+	}
+	if f.store {
+		d, err := g.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if err := scanStore(cmd, d, sc, w); err != nil {
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return w.Summary().Check(f.failOn)
 }
 
 // scanner builds the scanner the flags and the rules file describe; flags

@@ -81,8 +81,13 @@ func TestScanFailOn(t *testing.T) {
 	if _, err := run(t, "scan", "--detectors", "ipv4", dir); err != nil {
 		t.Errorf("only low findings, failing on high: %v", err)
 	}
-	if _, err := run(t, "scan", "--detectors", "ipv4", "--fail-on", "low", dir); err == nil {
-		t.Errorf("a low finding with --fail-on low: no error")
+	_, err := run(t, "scan", "--detectors", "ipv4", "--fail-on", "low", dir)
+	if code := exitCode(err); code != 1 {
+		t.Errorf("a low finding with --fail-on low: exit %d (%v), want 1", code, err)
+	}
+	_, err = run(t, "scan", filepath.Join(dir, "no-such-file"))
+	if code := exitCode(err); code != 2 {
+		t.Errorf("a scan that cannot read its input: exit %d (%v), want 2", code, err)
 	}
 	out := mustRun(t, "scan", "--fail-on", "none", filepath.Join(dir, "clean.txt"))
 	if !strings.HasPrefix(out, "0 findings in 1 objects") {
