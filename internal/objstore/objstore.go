@@ -13,8 +13,10 @@
 // empty, "." or ".." part and no part that starts with a dot, so a key can
 // never escape its bucket's folder.
 //
-// Everything SecureCart stores here is already sealed with its own keys;
-// the store adds integrity, not secrecy.
+// Everything SecureCart stores here is already sealed with its own keys,
+// but for the audit trail's signed checkpoints, which hold no record and
+// are meant to be checked by anyone with the verifier key; the store adds
+// integrity, not secrecy.
 //
 // # Checksums
 //
