@@ -180,6 +180,15 @@ func newScanBar(stderr io.Writer, total int64) *progressbar.ProgressBar {
 }
 
 func scanStore(cmd *cobra.Command, d *deploy.Deployment, sc *scan.Scanner, w report.Writer) error {
+	// The store does not say ahead how many texts it holds: on a terminal
+	// the bar counts the texts scanned.
+	var bar *progressbar.ProgressBar
+	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(f),
+			progressbar.OptionSetDescription("scan store"), progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(200*time.Millisecond))
+		defer bar.Finish()
+	}
 	var werr error
 	err := storescan.Scan(cmd.Context(), d.Store, sc,
 		func(f scan.Finding) {
@@ -188,6 +197,9 @@ func scanStore(cmd *cobra.Command, d *deploy.Deployment, sc *scan.Scanner, w rep
 			}
 		},
 		func(o scan.Object) {
+			if bar != nil {
+				bar.Add(1)
+			}
 			if werr == nil {
 				werr = w.Object(o)
 			}
