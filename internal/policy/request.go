@@ -8,6 +8,8 @@ import (
 	"time"
 
 	cedar "github.com/cedar-policy/cedar-go"
+
+	"github.com/securecart/securecart/internal/classify"
 )
 
 // Request asks whether a principal may perform an action on a resource in a
@@ -176,6 +178,27 @@ var (
 		TypeTransaction: {"order"},
 	}
 )
+
+// customerClass is the class of a customer record: the most sensitive
+// class among its fields in the data map.
+var customerClass = func() string {
+	var top classify.Class
+	for _, f := range classify.Table("customers") {
+		top = max(top, f.Class)
+	}
+	return top.String()
+}()
+
+// Classification returns the value of the classification attribute that a
+// resource of type t carries: for a customer, the class of a customer record
+// in the data map ("pii"); for other types, which have no such attribute,
+// "".
+func Classification(t string) string {
+	if t == TypeCustomer {
+		return customerClass
+	}
+	return ""
+}
 
 // resourceAttr returns the value of a resource's attribute, and false if
 // its type has no such attribute.

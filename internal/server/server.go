@@ -318,19 +318,20 @@ func (a *API) clearNotes(c *call, res resource) bool {
 // and counts the decision.
 func (a *API) decide(c *call, action string, res resource) policy.Decision {
 	d := a.d.Policy.Decide(policy.Request{
-		PrincipalID:   c.principal.ID,
-		PrincipalKind: c.principal.Kind,
-		Roles:         c.principal.Roles,
-		Action:        action,
-		ResourceType:  res.typ,
-		ResourceID:    res.id,
-		Owner:         res.owner,
-		Source:        c.source,
-		Networks:      c.networks,
-		MFA:           c.principal.MFA,
-		MTLS:          c.mtls,
-		MTLSIdentity:  c.mtlsID,
-		Time:          a.d.Now(),
+		PrincipalID:    c.principal.ID,
+		PrincipalKind:  c.principal.Kind,
+		Roles:          c.principal.Roles,
+		Action:         action,
+		ResourceType:   res.typ,
+		ResourceID:     res.id,
+		Owner:          res.owner,
+		Classification: policy.Classification(res.typ),
+		Source:         c.source,
+		Networks:       c.networks,
+		MFA:            c.principal.MFA,
+		MTLS:           c.mtls,
+		MTLSIdentity:   c.mtlsID,
+		Time:           a.d.Now(),
 	})
 	if a.d.Metrics != nil {
 		a.d.Metrics.AuthzDecision(d.Allow)

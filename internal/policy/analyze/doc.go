@@ -66,9 +66,10 @@
 // source address other than 192.0.2.1, so policies on sourceIp ranges are
 // judged at that one address; a time other than 2026-01-01 12:00 UTC; a
 // mTLS identity other than the principal's own id; a customer
-// classification other than empty); principals with several roles at once
-// (a combination is covered when each policy tests role membership only
-// positively, as the default set does); principals or resources named by
+// classification other than the one the API sends, policy.Classification);
+// principals with several roles at once (a combination is covered when each
+// policy tests role membership only positively, as the default set does);
+// principals or resources named by
 // id in a policy's scope; and collections other than the one the API
 // addresses with each action. A network the set tests only through an
 // expression other than networks.contains, containsAll or containsAny is

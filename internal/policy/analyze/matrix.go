@@ -195,16 +195,17 @@ func (t target) resource() string {
 // request builds the request a cell stands for.
 func request(s subject, t target, v Variant) policy.Request {
 	r := policy.Request{
-		PrincipalID:   principalID,
-		PrincipalKind: s.kind,
-		Action:        t.action,
-		ResourceType:  t.typ,
-		ResourceID:    t.id,
-		Source:        analysisSource,
-		Networks:      v.Networks,
-		MFA:           v.MFA,
-		MTLS:          v.MTLS,
-		Time:          analysisTime,
+		PrincipalID:    principalID,
+		PrincipalKind:  s.kind,
+		Action:         t.action,
+		ResourceType:   t.typ,
+		ResourceID:     t.id,
+		Classification: policy.Classification(t.typ),
+		Source:         analysisSource,
+		Networks:       v.Networks,
+		MFA:            v.MFA,
+		MTLS:           v.MTLS,
+		Time:           analysisTime,
 	}
 	if s.role != "" {
 		r.Roles = []string{s.role}
