@@ -10,6 +10,9 @@ import (
 // AuditConfig is how long the audit trail stays on the node and in object
 // storage.
 type AuditConfig struct {
+	// CheckpointInterval is the time between two signed checkpoints of
+	// the records added since the last (default 1s).
+	CheckpointInterval time.Duration
 	// ShipInterval is the time between two copies of the new records and
 	// checkpoints to object storage (default 1m).
 	ShipInterval time.Duration
@@ -32,12 +35,14 @@ const (
 	MaxAuditRetention     = 10 * 365 * Day
 	MaxAuditShipInterval  = time.Hour
 	MinAuditShipInterval  = time.Second
+	MinAuditCheckpoint    = 100 * time.Millisecond
+	MaxAuditCheckpoint    = time.Hour
 	DefaultAuditOnline    = 90 * Day
 	DefaultAuditRetention = 365 * Day
 )
 
 func defaultAudit() AuditConfig {
-	return AuditConfig{ShipInterval: time.Minute, Online: DefaultAuditOnline, Retention: DefaultAuditRetention}
+	return AuditConfig{CheckpointInterval: time.Second, ShipInterval: time.Minute, Online: DefaultAuditOnline, Retention: DefaultAuditRetention}
 }
 
 // parsePeriod reads a Go duration ("90m", "2160h") or a number of days
@@ -62,6 +67,7 @@ func (c *Config) auditSettings() []struct {
 		env, file string
 		dst       *time.Duration
 	}{
+		{"SECURECART_AUDIT_CHECKPOINT_INTERVAL", "checkpoint_interval", &c.Audit.CheckpointInterval},
 		{"SECURECART_AUDIT_SHIP_INTERVAL", "ship_interval", &c.Audit.ShipInterval},
 		{"SECURECART_AUDIT_ONLINE", "online", &c.Audit.Online},
 		{"SECURECART_AUDIT_RETENTION", "retention", &c.Audit.Retention},
@@ -86,10 +92,11 @@ func (c *Config) auditFromEnv(getenv func(string) string) error {
 
 // fileAudit is the JSON form of the audit section.
 type fileAudit struct {
-	Origin       *string `json:"origin"`
-	ShipInterval *string `json:"ship_interval"`
-	Online       *string `json:"online"`
-	Retention    *string `json:"retention"`
+	Origin             *string `json:"origin"`
+	CheckpointInterval *string `json:"checkpoint_interval"`
+	ShipInterval       *string `json:"ship_interval"`
+	Online             *string `json:"online"`
+	Retention          *string `json:"retention"`
 }
 
 func (c *Config) applyAudit(f *fileAudit) error {
@@ -99,7 +106,7 @@ func (c *Config) applyAudit(f *fileAudit) error {
 	if f.Origin != nil {
 		c.Audit.Origin = *f.Origin
 	}
-	values := map[string]*string{"ship_interval": f.ShipInterval, "online": f.Online, "retention": f.Retention}
+	values := map[string]*string{"checkpoint_interval": f.CheckpointInterval, "ship_interval": f.ShipInterval, "online": f.Online, "retention": f.Retention}
 	for _, s := range c.auditSettings() {
 		if v := values[s.file]; v != nil {
 			d, err := parsePeriod(*v)
@@ -117,6 +124,9 @@ func (c *Config) validateAudit() []error {
 	a := c.Audit
 	if a.Origin != "" && !validOrigin(a.Origin) {
 		errs = append(errs, fmt.Errorf("audit origin %q: want letters, digits and . _ - = separated by /", a.Origin))
+	}
+	if a.CheckpointInterval < MinAuditCheckpoint || a.CheckpointInterval > MaxAuditCheckpoint {
+		errs = append(errs, fmt.Errorf("audit checkpoint interval: %s is outside 100ms..1h", a.CheckpointInterval))
 	}
 	if a.ShipInterval < MinAuditShipInterval || a.ShipInterval > MaxAuditShipInterval {
 		errs = append(errs, fmt.Errorf("audit ship interval: %s is outside 1s..1h", a.ShipInterval))

@@ -10,7 +10,7 @@ import (
 
 func TestAuditDefaults(t *testing.T) {
 	c := Default()
-	want := AuditConfig{ShipInterval: time.Minute, Online: 90 * Day, Retention: 365 * Day}
+	want := AuditConfig{CheckpointInterval: time.Second, ShipInterval: time.Minute, Online: 90 * Day, Retention: 365 * Day}
 	if c.Audit != want {
 		t.Fatalf("audit = %+v, want %+v", c.Audit, want)
 	}
@@ -21,7 +21,7 @@ func TestAuditDefaults(t *testing.T) {
 
 func TestAuditFromFileAndEnv(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.json")
-	body := `{"audit": {"ship_interval": "30s", "online": "30d", "retention": "4380h",
+	body := `{"audit": {"checkpoint_interval": "5s", "ship_interval": "30s", "online": "30d", "retention": "4380h",
 		"origin": "node-3.shop.example/audit"}}`
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -30,12 +30,12 @@ func TestAuditFromFileAndEnv(t *testing.T) {
 	if err := c.LoadFile(path); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"SECURECART_AUDIT_RETENTION": "400d"}
+	env := map[string]string{"SECURECART_AUDIT_RETENTION": "400d", "SECURECART_AUDIT_CHECKPOINT_INTERVAL": "250ms"}
 	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	want := AuditConfig{ShipInterval: 30 * time.Second, Online: 30 * Day, Retention: 400 * Day,
-		Origin: "node-3.shop.example/audit"}
+	want := AuditConfig{CheckpointInterval: 250 * time.Millisecond, ShipInterval: 30 * time.Second,
+		Online: 30 * Day, Retention: 400 * Day, Origin: "node-3.shop.example/audit"}
 	if c.Audit != want {
 		t.Fatalf("audit = %+v, want %+v", c.Audit, want)
 	}
@@ -49,12 +49,14 @@ func TestAuditRefusesBadPeriods(t *testing.T) {
 		a    AuditConfig
 		want string
 	}{
-		{AuditConfig{ShipInterval: time.Millisecond, Online: 90 * Day, Retention: 365 * Day}, "ship interval"},
-		{AuditConfig{ShipInterval: time.Minute, Online: Day, Retention: 365 * Day}, "online period"},
-		{AuditConfig{ShipInterval: time.Minute, Online: 90 * Day, Retention: 30 * Day}, "retention"},
-		{AuditConfig{ShipInterval: time.Minute, Online: 90 * Day, Retention: 11 * 365 * Day}, "retention"},
-		{AuditConfig{ShipInterval: time.Minute, Online: 90 * Day, Retention: 365 * Day, Origin: "a b"}, "origin"},
-		{AuditConfig{ShipInterval: time.Minute, Online: 90 * Day, Retention: 365 * Day, Origin: "../x"}, "origin"},
+		{AuditConfig{CheckpointInterval: time.Millisecond, ShipInterval: time.Minute, Online: 90 * Day, Retention: 365 * Day}, "checkpoint interval"},
+		{AuditConfig{CheckpointInterval: 2 * time.Hour, ShipInterval: time.Minute, Online: 90 * Day, Retention: 365 * Day}, "checkpoint interval"},
+		{AuditConfig{CheckpointInterval: time.Second, ShipInterval: time.Millisecond, Online: 90 * Day, Retention: 365 * Day}, "ship interval"},
+		{AuditConfig{CheckpointInterval: time.Second, ShipInterval: time.Minute, Online: Day, Retention: 365 * Day}, "online period"},
+		{AuditConfig{CheckpointInterval: time.Second, ShipInterval: time.Minute, Online: 90 * Day, Retention: 30 * Day}, "retention"},
+		{AuditConfig{CheckpointInterval: time.Second, ShipInterval: time.Minute, Online: 90 * Day, Retention: 11 * 365 * Day}, "retention"},
+		{AuditConfig{CheckpointInterval: time.Second, ShipInterval: time.Minute, Online: 90 * Day, Retention: 365 * Day, Origin: "a b"}, "origin"},
+		{AuditConfig{CheckpointInterval: time.Second, ShipInterval: time.Minute, Online: 90 * Day, Retention: 365 * Day, Origin: "../x"}, "origin"},
 	}
 	for _, tc := range cases {
 		c := Default()

@@ -35,6 +35,9 @@ func (d *Deployment) OpenAudit(opts audit.Options) (*audit.Log, error) {
 		return nil, fmt.Errorf("open audit log: signer: %w", err)
 	}
 	opts.Origin, opts.Signer = origin, signer
+	if opts.CheckpointEvery == 0 {
+		opts.CheckpointEvery = d.Config.Audit.CheckpointInterval
+	}
 	log, err := audit.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
