@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -122,9 +124,9 @@ func New(d Deps) *API {
 // ServeHTTP adds the security headers every response carries and routes.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
+	h["Strict-Transport-Security"] = []string{"max-age=63072000; includeSubDomains"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	h["Cache-Control"] = []string{"no-store"}
 	a.mux.ServeHTTP(w, r)
 }
 
@@ -362,9 +364,36 @@ func (c *call) json(status int, v any) {
 		return
 	}
 	c.answered = true
-	c.w.Header().Set("Content-Type", "application/json")
+	buf := jsonBufs.Get().(*bytes.Buffer)
+	defer putJSONBuf(buf)
+	buf.Reset()
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		c.answered = false
+		c.problem(ProblemInternal)
+		return
+	}
+	h := c.w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	c.w.WriteHeader(status)
-	json.NewEncoder(c.w).Encode(v)
+	c.w.Write(buf.Bytes())
+}
+
+// jsonBufs hold answers while they are encoded, so that the answer's
+// length is known before its header is sent and a buffer is not allocated
+// for each request.
+var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledJSON bounds the buffers kept: one large answer (a long page or
+// an export) should not stay in memory.
+const maxPooledJSON = 64 << 10
+
+func putJSONBuf(b *bytes.Buffer) {
+	// The answer may hold PII in clear: it does not outlive its request.
+	clear(b.Bytes())
+	if b.Cap() <= maxPooledJSON {
+		jsonBufs.Put(b)
+	}
 }
 
 // storeProblem maps a store error to the problem to send. Unexpected
