@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/x509"
 	"encoding/pem"
-	"net/http"
 	"time"
 
 	"github.com/securecart/securecart/internal/identity"
@@ -40,12 +39,15 @@ func (a *API) issueCustomerToken(c *call) {
 		a.storeProblem(c, err)
 		return
 	}
-	tok, exp, err := a.d.Directory.IssueCustomerToken(c.ctx, id, c.principal.ID)
-	if err != nil {
-		a.identityProblem(c, err)
-		return
-	}
-	c.json(http.StatusCreated, CustomerTokenView{Token: tok.Reveal(), CustomerID: id, ExpiresAt: exp})
+	// A token has no id of its own: a withheld replay names the customer
+	// it acts for.
+	a.issueOnce(c, "customer_token", nil, a.identityProblem, func() (string, any, error) {
+		tok, exp, err := a.d.Directory.IssueCustomerToken(c.ctx, id, c.principal.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		return id, CustomerTokenView{Token: tok.Reveal(), CustomerID: id, ExpiresAt: exp}, nil
+	})
 }
 
 // DefaultCertValidity is the lifetime of a service certificate unless the
@@ -69,8 +71,9 @@ type CertificateView struct {
 // renews before its current certificate expires.
 func (a *API) issueCertificate(c *call) {
 	var in certIn
-	if p, ok := DecodeJSON(c.r, &in); !ok {
-		c.problem(p)
+	body, bad, ok := decodeBody(c.r, &in)
+	if !ok {
+		c.problem(bad)
 		return
 	}
 	maxHours := int(tlsca.MaxClientValidity / time.Hour)
@@ -100,18 +103,19 @@ func (a *API) issueCertificate(c *call) {
 	if in.ValidityHours > 0 {
 		validity = time.Duration(in.ValidityHours) * time.Hour
 	}
-	certPEM, keyPEM, err := a.d.CA.IssueClient(p.ID, validity)
-	if err != nil {
-		a.storeProblem(c, err)
-		return
-	}
-	defer clear(keyPEM)
-	block, _ := pem.Decode(certPEM)
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		a.storeProblem(c, err)
-		return
-	}
-	c.json(http.StatusCreated, CertificateView{CertificatePEM: string(certPEM), PrivateKeyPEM: string(keyPEM),
-		NotAfter: cert.NotAfter})
+	a.issueOnce(c, "certificate", body, a.storeProblem, func() (string, any, error) {
+		certPEM, keyPEM, err := a.d.CA.IssueClient(p.ID, validity)
+		if err != nil {
+			return "", nil, err
+		}
+		defer clear(keyPEM)
+		block, _ := pem.Decode(certPEM)
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return "", nil, err
+		}
+		// A withheld replay names the certificate by its serial number.
+		return cert.SerialNumber.Text(16), CertificateView{CertificatePEM: string(certPEM),
+			PrivateKeyPEM: string(keyPEM), NotAfter: cert.NotAfter}, nil
+	})
 }

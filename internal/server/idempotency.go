@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/securecart/securecart/internal/store"
 )
@@ -35,11 +36,45 @@ func (a *API) createOnce(c *call, body []byte, create func() (string, any, error
 // createOnceWith is createOnce for a request known by digest instead of
 // its body, for bodies whose plain hash must not be kept.
 func (a *API) createOnceWith(c *call, digest []byte, create func() (string, any, error), load func(id string) (any, error)) {
+	a.replayOr(c, digest, a.storeProblem, create, func(prev string) {
+		v, err := load(prev)
+		if err != nil {
+			a.storeProblem(c, err)
+			return
+		}
+		c.w.Header().Set("Idempotent-Replayed", "true")
+		c.json(http.StatusCreated, v)
+	})
+}
+
+// issueOnce runs issue, which creates a resource of the given kind together
+// with a secret shown once, honouring the request's Idempotency-Key. The
+// key's record holds the request digest and the new resource's id, never
+// the secret, so a retry with the same key and request cannot be given the
+// first answer again: it creates nothing and is answered with
+// ProblemSecretWithheld naming what the first request created. The same
+// key with another request is refused as for createOnce. fail answers an
+// error of issue.
+func (a *API) issueOnce(c *call, kind string, digest []byte, fail func(*call, error), issue func() (string, any, error)) {
+	a.replayOr(c, digest, fail, issue, func(prev string) {
+		p := ProblemSecretWithheld.With("the "+strings.ReplaceAll(kind, "_", " ")+
+			" created by the first request with this key is named in resource; its secret was shown once", "")
+		p.Resource = &ProblemResource{Type: kind, ID: prev}
+		c.problem(p)
+	})
+}
+
+// replayOr claims the request's Idempotency-Key (none sent: the request
+// simply runs) and then either runs create and records what it made, or,
+// when an earlier request with the same key and digest created prev,
+// calls replay(prev) instead.
+func (a *API) replayOr(c *call, digest []byte, fail func(*call, error),
+	create func() (string, any, error), replay func(prev string)) {
 	key := c.r.Header.Get("Idempotency-Key")
 	if key == "" {
 		_, v, err := create()
 		if err != nil {
-			a.storeProblem(c, err)
+			fail(c, err)
 			return
 		}
 		c.json(http.StatusCreated, v)
@@ -47,6 +82,10 @@ func (a *API) createOnceWith(c *call, digest []byte, create func() (string, any,
 	}
 	if !validIdemKey(key) {
 		c.problem(ProblemInvalid.With("1 to 128 letters, digits, '-' or '_'", "Idempotency-Key"))
+		return
+	}
+	if a.d.Store == nil {
+		c.problem(ProblemUnavailable.With("Idempotency-Key needs the store", "Idempotency-Key"))
 		return
 	}
 	sum := sha256.Sum256(append([]byte(c.r.Method+" "+c.r.URL.Path+"\n"), digest...))
@@ -62,13 +101,7 @@ func (a *API) createOnceWith(c *call, digest []byte, create func() (string, any,
 		a.storeProblem(c, err)
 		return
 	case prev != "":
-		v, err := load(prev)
-		if err != nil {
-			a.storeProblem(c, err)
-			return
-		}
-		c.w.Header().Set("Idempotent-Replayed", "true")
-		c.json(http.StatusCreated, v)
+		replay(prev)
 		return
 	}
 	id, v, err := create()
@@ -76,7 +109,7 @@ func (a *API) createOnceWith(c *call, digest []byte, create func() (string, any,
 		if rerr := a.d.Store.ReleaseIdempotency(c.ctx, c.principal.ID, key); rerr != nil {
 			a.d.Logger.Warn("release idempotency key", "request_id", c.requestID, "err", rerr)
 		}
-		a.storeProblem(c, err)
+		fail(c, err)
 		return
 	}
 	if err := a.d.Store.FinishIdempotency(c.ctx, c.principal.ID, key, id); err != nil {

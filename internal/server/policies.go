@@ -126,14 +126,59 @@ func (a *API) applyPolicies(c *call) {
 	if !a.policies(c, policy.ManagePolicies) {
 		return
 	}
-	v, findings, err := a.d.Policies.Apply(c.ctx, []byte(in.Source), c.principal.ID, in.Note)
+	digest, err := json.Marshal(in)
 	if err != nil {
-		a.policyProblem(c, err)
+		a.storeProblem(c, err)
 		return
 	}
-	a.d.Logger.Info("policy set applied", "request_id", c.requestID, "principal", c.principal.ID,
-		"version", v.Number)
-	c.json(http.StatusCreated, AppliedView{PolicyVersionView{Version: *v, Active: true}, nonNil(findings)})
+	a.versionOnce(c, digest, func() (*versions.Version, []analyze.Finding, error) {
+		v, findings, err := a.d.Policies.Apply(c.ctx, []byte(in.Source), c.principal.ID, in.Note)
+		if err == nil {
+			a.d.Logger.Info("policy set applied", "request_id", c.requestID, "principal", c.principal.ID,
+				"version", v.Number)
+		}
+		return v, findings, err
+	})
+}
+
+// versionOnce runs change, which stores a new version of the policy set,
+// honouring the request's Idempotency-Key: a retry with the same key and
+// request stores nothing and gets the version the first request stored,
+// with the findings its source has.
+func (a *API) versionOnce(c *call, digest []byte, change func() (*versions.Version, []analyze.Finding, error)) {
+	create := func() (string, any, error) {
+		v, findings, err := change()
+		if err != nil {
+			return "", nil, err
+		}
+		view := AppliedView{PolicyVersionView{Version: *v, Active: true}, nonNil(findings)}
+		return strconv.FormatInt(v.Number, 10), view, nil
+	}
+	replay := func(prev string) {
+		n, err := strconv.ParseInt(prev, 10, 64)
+		if err != nil {
+			a.storeProblem(c, fmt.Errorf("idempotency record names policy version %q: %w", prev, err))
+			return
+		}
+		v, err := a.d.Policies.Get(c.ctx, n)
+		if err != nil {
+			a.policyProblem(c, err)
+			return
+		}
+		var findings []analyze.Finding
+		if v.RollbackOf == nil {
+			_, report, err := versions.Check(v.Source)
+			if err != nil {
+				a.storeProblem(c, fmt.Errorf("check stored policy version %d: %w", n, err))
+				return
+			}
+			findings = report.Findings
+		}
+		c.w.Header().Set("Idempotent-Replayed", "true")
+		c.json(http.StatusCreated, AppliedView{PolicyVersionView{Version: *v, Active: n == a.activeVersion()},
+			nonNil(findings)})
+	}
+	a.replayOr(c, digest, a.policyProblem, create, replay)
 }
 
 func (a *API) rollbackPolicies(c *call) {
@@ -145,14 +190,14 @@ func (a *API) rollbackPolicies(c *call) {
 	if !a.policies(c, policy.ManagePolicies) {
 		return
 	}
-	v, err := a.d.Policies.Rollback(c.ctx, n, c.principal.ID)
-	if err != nil {
-		a.policyProblem(c, err)
-		return
-	}
-	a.d.Logger.Info("policy set rolled back", "request_id", c.requestID, "principal", c.principal.ID,
-		"version", v.Number, "rollback_of", n)
-	c.json(http.StatusCreated, AppliedView{PolicyVersionView{Version: *v, Active: true}, []analyze.Finding{}})
+	a.versionOnce(c, nil, func() (*versions.Version, []analyze.Finding, error) {
+		v, err := a.d.Policies.Rollback(c.ctx, n, c.principal.ID)
+		if err == nil {
+			a.d.Logger.Info("policy set rolled back", "request_id", c.requestID, "principal", c.principal.ID,
+				"version", v.Number, "rollback_of", n)
+		}
+		return v, nil, err
+	})
 }
 
 func nonNil(fs []analyze.Finding) []analyze.Finding {

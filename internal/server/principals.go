@@ -87,20 +87,22 @@ func (a *API) admin(c *call) bool {
 }
 
 // decodeAdmin decodes a body that carries a key lifetime in days,
-// checks it and authorizes the caller.
-func (a *API) decodeAdmin(c *call, in any, days *int) (time.Duration, bool) {
-	if p, ok := DecodeJSON(c.r, in); !ok {
+// checks it and authorizes the caller. It returns the raw body too, the
+// request an Idempotency-Key is checked against.
+func (a *API) decodeAdmin(c *call, in any, days *int) ([]byte, time.Duration, bool) {
+	body, p, ok := decodeBody(c.r, in)
+	if !ok {
 		c.problem(p)
-		return 0, false
+		return nil, 0, false
 	}
 	if *days < 0 || *days > 3650 {
 		c.problem(ProblemInvalid.With("between 0 (no expiry) and 3650", "key_ttl_days"))
-		return 0, false
+		return nil, 0, false
 	}
 	if !a.admin(c) {
-		return 0, false
+		return nil, 0, false
 	}
-	return time.Duration(*days) * 24 * time.Hour, true
+	return body, time.Duration(*days) * 24 * time.Hour, true
 }
 
 func (a *API) identityProblem(c *call, err error) {
@@ -119,7 +121,7 @@ func (a *API) identityProblem(c *call, err error) {
 
 func (a *API) createPrincipal(c *call) {
 	var in createPrincipalIn
-	ttl, ok := a.decodeAdmin(c, &in, &in.KeyTTLDays)
+	body, ttl, ok := a.decodeAdmin(c, &in, &in.KeyTTLDays)
 	if !ok {
 		return
 	}
@@ -132,20 +134,20 @@ func (a *API) createPrincipal(c *call) {
 		c.problem(ProblemForbidden.With("the bootstrap key only creates admin people", "kind"))
 		return
 	}
-	p, err := a.d.Directory.CreatePrincipal(c.ctx, in.Name, identity.Kind(in.Kind), roles)
-	if err != nil {
-		a.identityProblem(c, err)
-		return
-	}
-	key, info, err := a.d.Directory.CreateKey(c.ctx, p.ID, ttl)
-	if err != nil {
-		a.identityProblem(c, err)
-		return
-	}
-	v := principalView(p)
-	v.Keys = append(v.Keys, keyView(*info))
-	v.APIKey = key.Reveal()
-	c.json(http.StatusCreated, v)
+	a.issueOnce(c, "principal", body, a.identityProblem, func() (string, any, error) {
+		p, err := a.d.Directory.CreatePrincipal(c.ctx, in.Name, identity.Kind(in.Kind), roles)
+		if err != nil {
+			return "", nil, err
+		}
+		key, info, err := a.d.Directory.CreateKey(c.ctx, p.ID, ttl)
+		if err != nil {
+			return "", nil, err
+		}
+		v := principalView(p)
+		v.Keys = append(v.Keys, keyView(*info))
+		v.APIKey = key.Reveal()
+		return p.ID, v, nil
+	})
 }
 
 func (a *API) listPrincipals(c *call) {
@@ -166,20 +168,21 @@ func (a *API) listPrincipals(c *call) {
 
 func (a *API) createPrincipalKey(c *call) {
 	var in keyIn
-	ttl, ok := a.decodeAdmin(c, &in, &in.KeyTTLDays)
+	body, ttl, ok := a.decodeAdmin(c, &in, &in.KeyTTLDays)
 	if !ok {
-		return
-	}
-	key, info, err := a.d.Directory.CreateKey(c.ctx, c.r.PathValue("id"), ttl)
-	if err != nil {
-		a.identityProblem(c, err)
 		return
 	}
 	type created struct {
 		KeyView
 		APIKey string `json:"api_key"`
 	}
-	c.json(http.StatusCreated, created{keyView(*info), key.Reveal()})
+	a.issueOnce(c, "api_key", body, a.identityProblem, func() (string, any, error) {
+		key, info, err := a.d.Directory.CreateKey(c.ctx, c.r.PathValue("id"), ttl)
+		if err != nil {
+			return "", nil, err
+		}
+		return info.ID, created{keyView(*info), key.Reveal()}, nil
+	})
 }
 
 func (a *API) revokeKey(c *call) {

@@ -17,8 +17,18 @@ type Problem struct {
 	Detail    string `json:"detail,omitempty"`
 	Field     string `json:"field,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Resource names what an earlier request created, when a retry cannot
+	// be given that request's answer.
+	Resource *ProblemResource `json:"resource,omitempty"`
 	// RetryAfter, in seconds, is sent as the Retry-After header.
 	RetryAfter int `json:"-"`
+}
+
+// ProblemResource names a resource in a problem document by its type and
+// id: never by a secret that goes with it.
+type ProblemResource struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
 }
 
 // problemBase prefixes problem types; the documentation lists each code.
@@ -40,6 +50,7 @@ var (
 	ProblemMethod          = Problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Title: "Method not allowed"}
 	ProblemIdemMismatch    = Problem{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Title: "The Idempotency-Key was used with a different request"}
 	ProblemIdemInProgress  = Problem{Status: http.StatusConflict, Code: "idempotency_in_progress", Title: "A request with this Idempotency-Key is still running"}
+	ProblemSecretWithheld  = Problem{Status: http.StatusConflict, Code: "idempotent_replay_secret_withheld", Title: "This Idempotency-Key already created the resource; its secret is not shown again"}
 	ProblemMediaType       = Problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Title: "Send application/json"}
 )
 
