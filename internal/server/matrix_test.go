@@ -96,6 +96,14 @@ var matrix = []struct {
 	{"GET", "/v1/access/analysis", nil, "NYNNNY"},
 	{"POST", "/v1/policies", func(ids) any { return map[string]any{"source": defaultSource} }, "NNNNNY"},
 	{"POST", "/v1/policies/0/rollback", nil, "NNNNNY"},
+	// Keys: security reads their metadata; changing them is the admin's,
+	// a person's only with MFA. The admin's rotation of the backup domain
+	// retires its version 1, which holds no data keys, for the destroy
+	// cell.
+	{"GET", "/v1/keys", nil, "NYNNNY"},
+	{"POST", "/v1/keys/backup/rotate", nil, "NNNNNY"},
+	{"POST", "/v1/keys/rewrap", func(ids) any { return map[string]any{"domain": "customer-pii"} }, "NNNNNY"},
+	{"POST", "/v1/keys/backup/versions/1/destroy", nil, "NNNNNY"},
 }
 
 // defaultSource is the default policy set, which the policy cells apply
@@ -148,7 +156,7 @@ func TestRoleMatrix(t *testing.T) {
 			var logs syncBuf
 			ring := logging.NewRing(1000)
 			log := slog.New(logging.NewHandler(&logs, ring, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			h, s, _ := openStore(t, eng, keys.Config{Logger: log})
+			h, s, ks := openKeystore(t, eng, keys.Config{Logger: log})
 			dir, err := identity.Open(ctx, h.DB)
 			if err != nil {
 				t.Fatal(err)
@@ -164,6 +172,7 @@ func TestRoleMatrix(t *testing.T) {
 			loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 			api := server.New(server.Deps{Store: s, Policy: pv.Live(), Policies: pv, Identity: principals, Directory: dir,
 				CA: ca, Payments: payments.New(s), Logger: log, Logs: ring, Metrics: metrics.New(), Backups: fakeBackups{},
+				Keys: ks,
 				Networks: map[string][]netip.Prefix{policy.NetworkApplication: loop, policy.NetworkPayment: loop}})
 			certs, err := tlsca.NewServerCerts(ctx, ca, tlsca.ServerOptions{})
 			if err != nil {

@@ -29,6 +29,7 @@ var requestBodies = map[string]any{
 	"POST /v1/policies":                     applyIn{},
 	"POST /v1/policies/check":               policyCheckIn{},
 	"POST /v1/backups/restore-record":       restoreRecordIn{},
+	"POST /v1/keys/rewrap":                  rewrapIn{},
 }
 
 // refusedFields are decoded only to be refused with their own problem code

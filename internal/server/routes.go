@@ -64,6 +64,11 @@ func (a *API) table() []route {
 		{"POST", "/v1/policies/{version}/rollback", a.rollbackPolicies},
 		{"GET", "/v1/access/analysis", a.accessAnalysis},
 
+		{"GET", "/v1/keys", a.listKeys},
+		{"POST", "/v1/keys/{domain}/rotate", a.rotateKey},
+		{"POST", "/v1/keys/rewrap", a.rewrapKeys},
+		{"POST", "/v1/keys/{domain}/versions/{version}/destroy", a.destroyKey},
+
 		{"GET", "/v1/backups/status", a.backupStatus},
 		{"POST", "/v1/backups/restore-record", a.restoreRecord},
 

@@ -90,6 +90,8 @@ type Deps struct {
 	// Backups serves the backup status and record restores; without it
 	// those operations answer 503.
 	Backups Backups
+	// Keys serves the keys API; without it those operations answer 503.
+	Keys KeyAdmin
 	// SignInLimit throttles sign-in attempts per source address (default
 	// DefaultSignInLimit).
 	SignInLimit Limit
