@@ -172,7 +172,7 @@ func TestRoleMatrix(t *testing.T) {
 			loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 			api := server.New(server.Deps{Store: s, Policy: pv.Live(), Policies: pv, Identity: principals, Directory: dir,
 				CA: ca, Payments: payments.New(s), Logger: log, Logs: ring, Metrics: metrics.New(), Backups: fakeBackups{},
-				Keys: ks,
+				Keys:     ks,
 				Networks: map[string][]netip.Prefix{policy.NetworkApplication: loop, policy.NetworkPayment: loop}})
 			certs, err := tlsca.NewServerCerts(ctx, ca, tlsca.ServerOptions{})
 			if err != nil {
