@@ -17,7 +17,9 @@ import (
 // and key, a hash of the request and the id of what it created: never the
 // response, so no PII is kept here, and a replay renders the resource anew
 // for the caller. A key is claimed before the create runs, so two
-// concurrent requests with one key cannot both create.
+// concurrent requests with one key cannot both create. A key is kept for
+// IdemKeyTTL: each claim first drops the keys older than that, so a key
+// expires on time and the table holds about one day of creates.
 
 // Idempotency outcomes.
 var (
@@ -26,6 +28,10 @@ var (
 	// ErrIdemInProgress means a request with the key has not finished.
 	ErrIdemInProgress = errors.New("store: a request with this idempotency key is in progress")
 )
+
+// IdemKeyTTL is how long an Idempotency-Key is remembered. A retry after
+// it is a new request.
+const IdemKeyTTL = 24 * time.Hour
 
 // idemPending marks a claimed key whose create has not finished.
 const idemPending = ""
@@ -40,8 +46,13 @@ func (s *Store) ClaimIdempotency(ctx context.Context, principal, key string, has
 		prevHash []byte
 		prevID   string
 	)
+	now := s.now()
 	err := s.db.Write(ctx, func(tx sqldb.Tx) error {
 		prevHash, prevID = nil, ""
+		if _, err := tx.Exec(ctx, "DELETE FROM idempotency WHERE created_at < ?",
+			sqldb.Micros(now.Add(-IdemKeyTTL))); err != nil {
+			return err
+		}
 		err := tx.QueryRow(ctx, "SELECT request_hash, resource_id FROM idempotency WHERE principal = ? AND idem_key = ?",
 			principal, key).Scan(&prevHash, &prevID)
 		if err == nil {
@@ -51,7 +62,7 @@ func (s *Store) ClaimIdempotency(ctx context.Context, principal, key string, has
 			return err
 		}
 		_, err = tx.Exec(ctx, "INSERT INTO idempotency (principal, idem_key, request_hash, resource_id, created_at)"+
-			" VALUES (?, ?, ?, ?, ?)", principal, key, hash, idemPending, sqldb.Micros(s.now()))
+			" VALUES (?, ?, ?, ?, ?)", principal, key, hash, idemPending, sqldb.Micros(now))
 		if sqldb.IsUniqueViolation(err) {
 			return ErrIdemInProgress
 		}
