@@ -14,22 +14,22 @@ import (
 
 // How host-local commands reach the audit trail
 //
-// A command that opens the deployment directly (keys, backups, restores,
-// admin recover) records itself in the deployment's own trail, through
-// audit.Do: the request record is durable before the command changes
-// anything, the outcome follows. Only one process may append to a trail,
-// and a running server holds it; such a command then refuses, with a hint,
-// rather than act unrecorded. There is no API for these commands to go
-// through instead: while a server runs, it rotates keys on its own
-// schedule and records that in its trail, and the operator stops it for
-// the rest. keys import-root is not recorded: it runs on a new machine
+// A command that opens the deployment directly (keys backup, the root key
+// commands, backups, restores, admin recover) records itself in the
+// deployment's own trail, through audit.Do: the request record is durable
+// before the command changes anything, the outcome follows. Only one
+// process may append to a trail, and a running server holds it; such a
+// command then refuses, with a hint, rather than act unrecorded. The
+// commands that change keys on a running deployment (keys rotate, rewrap
+// and destroy) are API clients instead, recorded by the server like any
+// request. keys import-root is not recorded: it runs on a new machine
 // before there is a keystore to sign the trail's checkpoints. Commands
 // that only read (keys list, audit verify, tail and export, access
 // unused) do not record themselves.
 
 // hintServerHoldsTrail is the hint for audit.ErrLocked.
 const hintServerHoldsTrail = "a running securecart serve holds the audit trail: stop it, run the command, " +
-	"and start it again (a server rotates keys on its own schedule)"
+	"and start it again (keys rotate, rewrap and destroy go through the running server's API instead)"
 
 // recordLocal runs fn as the local operator's action name on res,
 // recorded in d's audit trail.

@@ -12,8 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/securecart/securecart/internal/audit"
+	"github.com/securecart/securecart/internal/client"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/envelope"
+	"github.com/securecart/securecart/internal/server"
 )
 
 func newKeysCmd(g *globals) *cobra.Command {
@@ -21,7 +23,8 @@ func newKeysCmd(g *globals) *cobra.Command {
 		Use:   "keys",
 		Short: "Manage the key hierarchy (root key, key-encryption keys, data keys)",
 	}
-	cmd.AddCommand(newKeysListCmd(g), newKeysRotateCmd(g), newKeysRewrapCmd(g), newKeysDestroyCmd(g),
+	var f apiFlags
+	cmd.AddCommand(newKeysListCmd(g), newKeysRotateCmd(g, &f), newKeysRewrapCmd(g, &f), newKeysDestroyCmd(g, &f),
 		newKeysBackupCmd(g), newKeysExportRootCmd(g), newKeysImportRootCmd(g), newKeysRotateRootCmd(g))
 	return cmd
 }
@@ -61,37 +64,50 @@ func domainArg(s string) (envelope.Domain, error) {
 	return d, nil
 }
 
-func newKeysRotateCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+// How the key commands reach a deployment
+//
+// rotate, rewrap and destroy change a running deployment, so they are
+// API clients: they act with the caller's key (an admin, a person only
+// when signed in with MFA), and the server decides and records each
+// request. list and backup read the database directly, and the root key
+// commands (rotate-root, export-root, import-root) need the root key on
+// this host: they run as the local operator.
+
+func newKeysRotateCmd(g *globals, f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{
 		Use:   "rotate DOMAIN",
-		Short: "Add a key-encryption key version; new writes use it, old data stays readable",
-		Args:  cobra.ExactArgs(1),
+		Short: "Add a key-encryption key version; new writes use it, old data stays readable (an API client)",
+		Long: "Add a key-encryption key version; new writes use it, old data stays readable. " +
+			"Rotating blind-index also re-computes the customers' email tokens (as keys rewrap does).",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dom, err := domainArg(args[0])
 			if err != nil {
 				return err
 			}
-			d, err := g.open(cmd.Context())
+			c, err := f.client(g)
 			if err != nil {
 				return err
 			}
-			defer d.Close()
-			return recordLocal(cmd, d, audit.ActionRotateKey, keyDomain(dom), func(ctx context.Context) error {
-				v, err := d.Keys.Rotate(ctx, dom)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: version %d is active\n", dom, v)
-				return reindexAfter(ctx, cmd, d, dom)
-			})
+			var out server.RotateView
+			if err := c.Do(cmd.Context(), "POST", "/v1/keys/"+dom.String()+"/rotate", nil, &out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: version %d is active\n", out.Domain, out.Version)
+			if dom != envelope.BlindIndex {
+				return nil
+			}
+			return rewrap(cmd, c, dom)
 		},
 	}
+	f.register(cmd)
+	return cmd
 }
 
-func newKeysRewrapCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+func newKeysRewrapCmd(g *globals, f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{
 		Use:   "rewrap [DOMAIN]",
-		Short: "Move data keys onto the newest key-encryption key version, online and resumable",
+		Short: "Move data keys onto the newest key-encryption key version, online and resumable (an API client)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := envelope.CustomerPII.String()
@@ -102,44 +118,60 @@ func newKeysRewrapCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := g.open(cmd.Context())
+			c, err := f.client(g)
 			if err != nil {
 				return err
 			}
-			defer d.Close()
-			return recordLocal(cmd, d, audit.ActionRewrapKeys, keyDomain(dom), func(ctx context.Context) error {
-				return rewrap(ctx, cmd, d, dom)
-			})
+			return rewrap(cmd, c, dom)
 		},
 	}
+	f.register(cmd)
+	return cmd
 }
 
-// rewrap moves the data keys of dom, with a progress bar.
-func rewrap(ctx context.Context, cmd *cobra.Command, d *deploy.Deployment, dom envelope.Domain) error {
+// rewrap asks the server to rewrap dom until a pass is done. Each request
+// works for a few seconds and says what is left; the progress bar (on
+// standard error) moves once per request.
+func rewrap(cmd *cobra.Command, c *client.Client, dom envelope.Domain) error {
 	var bar *progressbar.ProgressBar
-	n, err := d.Keys.Rewrap(ctx, dom, func(done, total int64) {
-		if bar == nil {
-			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+	var moved, reindexed int64
+	for {
+		var out server.RewrapView
+		err := c.Do(cmd.Context(), "POST", "/v1/keys/rewrap", map[string]string{"domain": dom.String()}, &out)
+		if err != nil {
+			return fmt.Errorf("%w (run the command again to resume)", err)
+		}
+		moved, reindexed = moved+out.Rewrapped, reindexed+out.Reindexed
+		if bar == nil && !out.Done {
+			bar = progressbar.NewOptions64(moved+out.Remaining, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
 				progressbar.OptionSetDescription("rewrap "+dom.String()),
 				progressbar.OptionShowCount(), progressbar.OptionShowIts())
 		}
-		bar.Set64(done)
-	})
+		if bar != nil {
+			bar.Set64(moved)
+		}
+		if out.Done {
+			break
+		}
+		if out.Rewrapped == 0 && out.Reindexed == 0 {
+			return fmt.Errorf("rewrap %s: a request moved nothing (run the command again to resume)", dom)
+		}
+	}
 	if bar != nil {
 		bar.Finish()
 		fmt.Fprintln(cmd.ErrOrStderr())
 	}
-	if err != nil {
-		return fmt.Errorf("%w (run the command again to resume)", err)
+	fmt.Fprintf(cmd.OutOrStdout(), "rewrapped %d %s data keys\n", moved, dom)
+	if dom == envelope.BlindIndex {
+		fmt.Fprintf(cmd.OutOrStdout(), "re-indexed %d customers\n", reindexed)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "rewrapped %d %s data keys\n", n, dom)
-	return reindexAfter(ctx, cmd, d, dom)
+	return nil
 }
 
-func newKeysDestroyCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+func newKeysDestroyCmd(g *globals, f *apiFlags) *cobra.Command {
+	cmd := &cobra.Command{
 		Use:   "destroy DOMAIN VERSION",
-		Short: "Destroy a retired key-encryption key version (refused while anything uses it)",
+		Short: "Destroy a retired key-encryption key version (refused while anything uses it; an API client)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dom, err := domainArg(args[0])
@@ -150,22 +182,20 @@ func newKeysDestroyCmd(g *globals) *cobra.Command {
 			if err != nil || v == 0 {
 				return fmt.Errorf("version %q: a positive number", args[1])
 			}
-			d, err := g.open(cmd.Context())
+			c, err := f.client(g)
 			if err != nil {
 				return err
 			}
-			defer d.Close()
-			res := audit.Resource{Type: "KeyVersion", ID: dom.String() + "/" + args[1]}
-			err = recordLocal(cmd, d, audit.ActionDestroyKey, res, func(ctx context.Context) error {
-				return d.Keys.Destroy(ctx, dom, uint32(v))
-			})
-			if err != nil {
+			path := fmt.Sprintf("/v1/keys/%s/versions/%d/destroy", dom, v)
+			if err := c.Do(cmd.Context(), "POST", path, nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s version %d destroyed\n", dom, v)
 			return nil
 		},
 	}
+	f.register(cmd)
+	return cmd
 }
 
 func newKeysBackupCmd(g *globals) *cobra.Command {
@@ -183,19 +213,6 @@ func newKeysBackupCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "file to create")
 	cmd.MarkFlagRequired("out")
 	return cmd
-}
-
-// reindexAfter re-indexes customers' emails after the blind-index key moved.
-func reindexAfter(ctx context.Context, cmd *cobra.Command, d *deploy.Deployment, dom envelope.Domain) error {
-	if dom != envelope.BlindIndex {
-		return nil
-	}
-	n, err := d.Store.ReindexEmails(ctx, nil)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "re-indexed %d customers\n", n)
-	return nil
 }
 
 // printJSON writes v as indented JSON.

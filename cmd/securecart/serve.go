@@ -223,7 +223,7 @@ func serve(ctx context.Context, d *deploy.Deployment, f serveFlags, out io.Write
 	if err != nil {
 		return err
 	}
-	api := server.New(server.Deps{Store: d.Store, Backups: backups, Audit: trail, AuditReader: trail.Reader(), Policy: pv.Live(), Policies: pv, Identity: server.Directory{Dir: d.Identity, CA: ca,
+	api := server.New(server.Deps{Store: d.Store, Keys: d.Keys, Backups: backups, Audit: trail, AuditReader: trail.Reader(), Policy: pv.Live(), Policies: pv, Identity: server.Directory{Dir: d.Identity, CA: ca,
 		NoServiceKeys: d.Config.Serve.DisableServiceKeys},
 		Directory: d.Identity, CA: ca, Logs: ring, Metrics: m, Payments: vault,
 		Networks: nets, Limits: f.rateLimits(), Logger: log.With("subsystem", "api")})

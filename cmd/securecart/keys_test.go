@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/securecart/securecart/internal/audit"
+	"github.com/securecart/securecart/internal/policy"
+)
+
+// TestKeysOnARunningServer rotates, rewraps and destroys key versions
+// through serve's API, as an admin person signed in with MFA, while keys
+// list reads the same deployment beside it. An admin without MFA is
+// refused, and the trail holds every change as an API request.
+func TestKeysOnARunningServer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := newRoot()
+	out := &syncBuffer{}
+	srv.SetOut(out)
+	srv.SetErr(out)
+	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- srv.ExecuteContext(ctx) }()
+	var url, bootstrap string
+	for deadline := time.Now().Add(time.Minute); url == ""; {
+		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
+			url, bootstrap = m[1], keyRE.FindString(out.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	principals := []string{"--data-dir", dir, "principals", "--url", url}
+	t.Setenv("SECURECART_API_KEY", bootstrap)
+	if _, err := run(t, "--data-dir", dir, "keys", "rotate", "orders", "--url", url); err == nil ||
+		!strings.Contains(err.Error(), "403 forbidden") {
+		t.Fatalf("keys rotate with the bootstrap key: %v", err)
+	}
+	session := enrolAdmin(t, dir, url, principals)
+	t.Setenv("SECURECART_API_KEY", session)
+	plain := keyRE.FindString(mustRun(t, append(principals, "create", "--name", "plain-admin", "--kind", "person",
+		"--role", "admin")...))
+	keysCmd := func(args ...string) []string {
+		return append([]string{"--data-dir", dir, "keys"}, append(args, "--url", url)...)
+	}
+
+	t.Setenv("SECURECART_API_KEY", plain)
+	if _, err := run(t, keysCmd("rotate", "customer-pii")...); err == nil || !strings.Contains(err.Error(), "403 forbidden") {
+		t.Fatalf("keys rotate by an admin without MFA: %v", err)
+	}
+	t.Setenv("SECURECART_API_KEY", session)
+	if got := mustRun(t, keysCmd("rotate", "customer-pii")...); !strings.Contains(got, "customer-pii: version 2 is active") {
+		t.Fatalf("keys rotate: %s", got)
+	}
+	if got := mustRun(t, keysCmd("rewrap", "customer-pii")...); !strings.Contains(got, "rewrapped ") {
+		t.Fatalf("keys rewrap: %s", got)
+	}
+	if got := mustRun(t, keysCmd("destroy", "customer-pii", "1")...); !strings.Contains(got, "customer-pii version 1 destroyed") {
+		t.Fatalf("keys destroy: %s", got)
+	}
+	if _, err := run(t, keysCmd("destroy", "customer-pii", "2")...); err == nil ||
+		!strings.Contains(err.Error(), "409 key_in_use") || !strings.Contains(err.Error(), "version 2 is active") {
+		t.Fatalf("keys destroy of the active version: %v", err)
+	}
+	if got := mustRun(t, keysCmd("rotate", "blind-index")...); !strings.Contains(got, "blind-index: version 2 is active") ||
+		!strings.Contains(got, "re-indexed ") {
+		t.Fatalf("keys rotate blind-index: %s", got)
+	}
+	listed := mustRun(t, "--data-dir", dir, "keys", "list", "--json")
+	if !strings.Contains(listed, `"destroyed"`) {
+		t.Fatalf("keys list beside the server:\n%s", listed)
+	}
+	assertNoKeyMaterial(t, dir, listed, mustRun(t, "--data-dir", dir, "keys", "list"))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// Each change is a request record, durable before it ran, naming the
+	// key domain or version, then its outcome; the refusal without MFA
+	// has its outcome record.
+	var got []string
+	for _, r := range trailRecords(t, filepath.Join(dir, audit.DirName)) {
+		if r.Action == policy.ManageKeys {
+			got = append(got, fmt.Sprintf("%s %s:%s %d %s", r.Phase, r.Resource.Type, r.Resource.ID, r.Status, r.ErrorCode))
+		}
+	}
+	want := []string{
+		"outcome KeyDomain:customer-pii 403 forbidden",
+		"request KeyDomain:customer-pii 0 ", "outcome KeyDomain:customer-pii 200 ",
+		"request KeyDomain:customer-pii 0 ", "outcome KeyDomain:customer-pii 200 ",
+		"request KeyVersion:customer-pii/1 0 ", "outcome KeyVersion:customer-pii/1 200 ",
+		"request KeyVersion:customer-pii/2 0 ", "outcome KeyVersion:customer-pii/2 409 key_in_use",
+		"request KeyDomain:blind-index 0 ", "outcome KeyDomain:blind-index 200 ",
+		"request KeyDomain:blind-index 0 ", "outcome KeyDomain:blind-index 200 ",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("key changes in the trail:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
