@@ -20,13 +20,37 @@
 //
 // # Idempotency
 //
-// The POSTs that create a record of the shop (customers, products, orders,
-// card tokens) honour an Idempotency-Key: a retry with the same key and
-// body gets the first answer, marked Idempotent-Replayed, and nothing is
-// created twice. The POSTs that issue a secret shown once (API keys,
-// principals with their first key, client certificates, sessions, customer
-// tokens) ignore the header, since replaying the answer would mean storing
-// the secret; a retry issues another, and the first expires or is revoked.
-// Applying or rolling back policies does not take one either: a retry
-// stores one more version with the same text.
+// Every POST that creates something takes an Idempotency-Key: a retry with
+// the same key and request (the same principal, path and body digest)
+// creates nothing more, and the same key with another request is refused
+// 422 idempotency_key_reused (idempotency.go). The store keeps, per
+// principal and key, a digest of the request and the id of what it
+// created, never an answer; keys are forgotten after store.IdemKeyTTL
+// (24 hours).
+//
+//   - Records of the shop (customers, products, orders, card tokens): the
+//     retry gets the first resource, rendered anew for the caller and
+//     marked Idempotent-Replayed. A card token's request is remembered by
+//     a keyed digest, since a plain hash of a card number can be reversed.
+//   - Credentials shown once (principals with their first API key, API
+//     keys, client certificates, customer tokens, TOTP enrolments): the
+//     first answer cannot be given again without keeping its secret, so
+//     the retry is answered 409 idempotent_replay_secret_withheld, with
+//     the resource member naming what the first request created (a
+//     principal, key or enrolling principal by id, a certificate by its
+//     serial number, a customer token by its customer). A client that lost
+//     the first answer revokes that credential and asks again with a new
+//     key.
+//   - Policy apply and rollback: the retry stores no version and gets the
+//     version the first request stored.
+//
+// Sign-in (POST /v1/sessions) ignores the header. It runs before anyone is
+// authenticated, so there is no principal to keep keys apart by: anyone
+// could claim a key first and have another person's sign-in refused, or
+// learn from the answer that someone signed in with it. The digest of its
+// body would be an unkeyed hash of a password and a one-time code. And a
+// retry needs no key to be safe: its one-time code has been used, so the
+// retry is refused 401 and opens no second session. Detokenize takes no
+// key either: its answer holds a card number, and nothing about it is
+// stored or replayed.
 package server

@@ -182,12 +182,13 @@ func (a *API) beginTOTP(c *call) {
 	if !ok {
 		return
 	}
-	e, err := a.d.Directory.BeginTOTP(c.ctx, id)
-	if err != nil {
-		a.identityProblem(c, err)
-		return
-	}
-	c.json(http.StatusCreated, TOTPView{Secret: e.Secret, OTPAuthURL: e.URL})
+	a.issueOnce(c, "totp_enrollment", nil, a.identityProblem, func() (string, any, error) {
+		e, err := a.d.Directory.BeginTOTP(c.ctx, id)
+		if err != nil {
+			return "", nil, err
+		}
+		return id, TOTPView{Secret: e.Secret, OTPAuthURL: e.URL}, nil
+	})
 }
 
 type confirmTOTPIn struct {
