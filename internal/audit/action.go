@@ -27,7 +27,7 @@ type Action struct {
 	// System for a worker of the server.
 	Principal Principal
 	// Source says where from; UserAgent names the command or the worker,
-	// such as "securecart keys rotate".
+	// such as "securecart keys rotate-root".
 	Source Source
 	// Purpose is the stated purpose, if any.
 	Purpose string
@@ -45,8 +45,6 @@ var (
 // Names of the actions taken outside the API.
 const (
 	ActionRotateKey     = "rotateKey"
-	ActionRewrapKeys    = "rewrapKeys"
-	ActionDestroyKey    = "destroyKey"
 	ActionRotateRoot    = "rotateRootKey"
 	ActionExportRoot    = "exportRootKey"
 	ActionSweepErased   = "sweepErased"
