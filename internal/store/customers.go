@@ -75,9 +75,18 @@ type customerRow struct {
 
 const customerCols = "id, name, email, phone, address, email_bidx, email_bidx_version, created_at, last_activity, version"
 
+// customerReadCols are what a read by id opens: customerCols without the
+// blind index, which only lookups and its rotation use.
+const customerReadCols = "id, name, email, phone, address, created_at, last_activity, version"
+
 func (r *customerRow) scan(row interface{ Scan(...any) error }) error {
 	return row.Scan(&r.ID, &r.Name, &r.Email, &r.Phone, &r.Address, &r.EmailBidx, &r.BidxVersion,
 		&r.CreatedAt, &r.LastActivity, &r.Version)
+}
+
+// scanRead scans the columns of customerReadCols.
+func (r *customerRow) scanRead(row interface{ Scan(...any) error }) error {
+	return row.Scan(&r.ID, &r.Name, &r.Email, &r.Phone, &r.Address, &r.CreatedAt, &r.LastActivity, &r.Version)
 }
 
 func (r *customerRow) columns() []column {
@@ -231,7 +240,7 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (*Customer, error) {
 		return nil, fmt.Errorf("get customer: %w", err)
 	}
 	var row customerRow
-	err := row.scan(s.db.QueryRow(s.pointRead(ctx), "SELECT "+customerCols+" FROM customers WHERE id = ?", id))
+	err := row.scanRead(s.db.QueryRow(s.pointRead(ctx), "SELECT "+customerReadCols+" FROM customers WHERE id = ?", id))
 	if errors.Is(err, sqldb.ErrNoRows) {
 		return nil, ErrNotFound
 	}
