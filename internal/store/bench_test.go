@@ -18,6 +18,7 @@ import (
 	"github.com/securecart/securecart/internal/keys"
 	"github.com/securecart/securecart/internal/sqldb"
 	"github.com/securecart/securecart/internal/sqldb/sqldbtest"
+	"github.com/securecart/securecart/internal/sqldb/sqlite"
 	"github.com/securecart/securecart/internal/store"
 )
 
@@ -210,6 +211,10 @@ func BenchmarkDurableCreates(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+			if lite, ok := s.DB().(*sqlite.DB); ok {
+				st := lite.Stats()
+				b.ReportMetric(float64(st.Writes)/float64(st.Batches), "writes/fsync")
+			}
 		})
 	}
 }

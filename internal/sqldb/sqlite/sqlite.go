@@ -66,7 +66,23 @@ type DB struct {
 	once    sync.Once
 
 	gap, maxWait time.Duration // gatherGap and gatherMax; tests change them
-	commits      atomic.Int64  // transactions the writer committed or tried to
+	commits      atomic.Int64  // batches the writer committed or tried to
+	writes       atomic.Int64  // writes in those batches
+}
+
+// Stats counts the writer's work since Open.
+type Stats struct {
+	// Batches is how many transactions the writer ran, each ended by one
+	// commit and its fsync (or a rollback).
+	Batches int64
+	// Writes is how many calls of Write those transactions carried.
+	Writes int64
+}
+
+// Stats returns the writer's counts; Writes/Batches is how many writes
+// shared each fsync.
+func (db *DB) Stats() Stats {
+	return Stats{Batches: db.commits.Load(), Writes: db.writes.Load()}
 }
 
 type writeReq struct {
@@ -198,6 +214,7 @@ func (db *DB) run() {
 			batch = db.gather(batch, min(last+queued, maxBatch), timer)
 		}
 		db.commits.Add(1)
+		db.writes.Add(int64(len(batch)))
 		db.commitFast(batch)
 		last, queued = len(batch), len(db.queue)
 	}

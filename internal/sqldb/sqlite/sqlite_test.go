@@ -232,7 +232,7 @@ func TestWritesGatherAfterSharedCommit(t *testing.T) {
 	}
 
 	// The next write waits for one that comes 50 ms later.
-	before := db.commits.Load()
+	before := db.Stats()
 	go func() { errs <- insert("c") }()
 	time.Sleep(50 * time.Millisecond)
 	if err := insert("d"); err != nil {
@@ -241,8 +241,9 @@ func TestWritesGatherAfterSharedCommit(t *testing.T) {
 	if err := <-errs; err != nil {
 		t.Fatal(err)
 	}
-	if n := db.commits.Load() - before; n != 1 {
-		t.Fatalf("%d commits for two writes 50 ms apart after a shared commit, want 1", n)
+	if st := db.Stats(); st.Batches-before.Batches != 1 || st.Writes-before.Writes != 2 {
+		t.Fatalf("%d batches carried %d writes 50 ms apart after a shared commit, want 1 and 2",
+			st.Batches-before.Batches, st.Writes-before.Writes)
 	}
 
 	// Once the batch holds as many writes as the last commit had, it
