@@ -26,7 +26,7 @@ import (
 //
 // A rewrap can take longer than one request should: it runs in batches,
 // each committed on its own, and stops at the first batch boundary after
-// RewrapBudget. The answer says how many data keys it moved, how many are
+// rewrapBudget. The answer says how many data keys it moved, how many are
 // left and whether the pass finished; the caller asks again until it did.
 // Rewrapping the blind-index domain re-computes the customers' email
 // tokens under the newest version, in the same bounded way.
@@ -40,9 +40,10 @@ type KeyAdmin interface {
 	Destroy(ctx context.Context, d keys.Domain, v uint32) error
 }
 
-// RewrapBudget is how long one rewrap request works before it answers
-// with what is left.
-var RewrapBudget = 5 * time.Second
+// rewrapBudget is how long one rewrap request works before it answers
+// with what is left: well inside the server's write timeout and the
+// command line's client timeout.
+const rewrapBudget = 5 * time.Second
 
 var keysRes = resource{typ: policy.TypeCollection, id: "keys"}
 
@@ -180,7 +181,7 @@ func (a *API) rewrapKeys(c *call) {
 		c.problem(ProblemInvalid.With("domains: "+domainNames, "domain"))
 		return
 	}
-	out, err := a.rewrap(c.ctx, d, RewrapBudget)
+	out, err := a.rewrap(c.ctx, d, rewrapBudget)
 	if err != nil {
 		a.keysProblem(c, err)
 		return
