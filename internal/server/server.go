@@ -126,11 +126,22 @@ func New(d Deps) *API {
 // ServeHTTP adds the security headers every response carries and routes.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h["Strict-Transport-Security"] = []string{"max-age=63072000; includeSubDomains"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	h["Cache-Control"] = []string{"no-store"}
+	h["Strict-Transport-Security"] = hstsValue
+	h["X-Content-Type-Options"] = nosniffValue
+	h["Cache-Control"] = noStoreValue
 	a.mux.ServeHTTP(w, r)
 }
+
+// The values of the headers every answer carries, shared by all answers
+// rather than allocated for each. A header is only ever replaced (Set),
+// never changed in place, and a slice of one value is full, so appending
+// to it (Add) copies it first.
+var (
+	hstsValue    = []string{"max-age=63072000; includeSubDomains"}
+	nosniffValue = []string{"nosniff"}
+	noStoreValue = []string{"no-store"}
+	jsonValue    = []string{"application/json"}
+)
 
 // call is one authenticated request on its way through the handlers.
 type call struct {
@@ -145,6 +156,8 @@ type call struct {
 	mtlsID    string
 	trail     trail
 	answered  bool
+	// sw is w's status recorder, kept here to save an allocation.
+	sw statusWriter
 }
 
 // handler is an API handler behind authentication and rate limiting.
@@ -155,8 +168,10 @@ type handler func(c *call)
 func (a *API) authed(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := a.d.Now()
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		c := &call{w: sw, r: r, requestID: newRequestID()}
+		c := &call{r: r, requestID: newRequestID()}
+		sw := &c.sw
+		sw.ResponseWriter, sw.code = w, http.StatusOK
+		c.w = sw
 		c.ctx = logging.WithRequestID(r.Context(), c.requestID)
 		sw.Header().Set("X-Request-Id", c.requestID)
 		c.source = remoteAddr(r)
@@ -375,7 +390,7 @@ func (c *call) json(status int, v any) {
 		return
 	}
 	h := c.w.Header()
-	h["Content-Type"] = []string{"application/json"}
+	h["Content-Type"] = jsonValue
 	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	c.w.WriteHeader(status)
 	c.w.Write(buf.Bytes())
