@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -138,7 +139,11 @@ func rewrap(cmd *cobra.Command, c *client.Client, dom envelope.Domain) error {
 	for {
 		var out server.RewrapView
 		err := c.Do(cmd.Context(), "POST", "/v1/keys/rewrap", map[string]string{"domain": dom.String()}, &out)
-		if err != nil {
+		var refused *client.Problem
+		switch {
+		case errors.As(err, &refused) && refused.Status < 500:
+			return err // refused: running it again would not help
+		case err != nil:
 			return fmt.Errorf("%w (run the command again to resume)", err)
 		}
 		moved, reindexed = moved+out.Rewrapped, reindexed+out.Reindexed

@@ -2,14 +2,21 @@ package main
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/securecart/securecart/internal/audit"
+	"github.com/securecart/securecart/internal/envelope"
+	"github.com/securecart/securecart/internal/keys"
 	"github.com/securecart/securecart/internal/policy"
+	"github.com/securecart/securecart/internal/server"
 )
 
 // TestKeysOnARunningServer rotates, rewraps and destroys key versions
@@ -103,5 +110,82 @@ func TestKeysOnARunningServer(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("key changes in the trail:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// slowKeys moves one data key per batch and takes two seconds of clock
+// for each, so that a rewrap request stops after three batches.
+type slowKeys struct {
+	mu    sync.Mutex
+	now   time.Time
+	left  int64
+	calls int
+}
+
+func (k *slowKeys) clock() time.Time {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.now
+}
+
+func (k *slowKeys) List(context.Context) ([]keys.KeyInfo, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return []keys.KeyInfo{
+		{Domain: envelope.CustomerPII, Version: 1, State: keys.DecryptOnly, DataKeys: k.left},
+		{Domain: envelope.CustomerPII, Version: 2, State: keys.Active},
+	}, nil
+}
+
+func (k *slowKeys) Rotate(context.Context, keys.Domain) (uint32, error) { return 2, nil }
+
+func (k *slowKeys) Destroy(context.Context, keys.Domain, uint32) error { return nil }
+
+func (k *slowKeys) Rewrap(ctx context.Context, _ keys.Domain, progress func(done, total int64)) (int64, error) {
+	k.mu.Lock()
+	k.calls++
+	total := k.left
+	k.mu.Unlock()
+	var done int64
+	for done < total {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		k.mu.Lock()
+		k.left--
+		k.now = k.now.Add(2 * time.Second)
+		k.mu.Unlock()
+		done++
+		progress(done, total)
+	}
+	return done, nil
+}
+
+// TestKeysRewrapRepeatsUntilDone: keys rewrap asks again while the server
+// answers that data keys are left, and moves its progress bar.
+func TestKeysRewrapRepeatsUntilDone(t *testing.T) {
+	pe, err := policy.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := &slowKeys{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), left: 10}
+	srv := httptest.NewTLSServer(server.New(server.Deps{Policy: pe, Identity: admins{}, Keys: ks, Now: ks.clock}))
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
+	t.Setenv("SECURECART_API_KEY", "test-admin-key")
+
+	out := mustRun(t, "keys", "rewrap", "customer-pii", "--url", srv.URL, "--ca-file", ca)
+	if !strings.Contains(out, "rewrapped 10 customer-pii data keys") || !strings.Contains(out, "rewrap customer-pii") {
+		t.Fatalf("keys rewrap:\n%s", out)
+	}
+	if ks.calls != 4 {
+		t.Fatalf("%d rewrap requests for 10 keys at 3 a request, want 4", ks.calls)
+	}
+
+	t.Setenv("SECURECART_API_KEY", "not-a-key")
+	_, err = run(t, "keys", "rewrap", "customer-pii", "--url", srv.URL, "--ca-file", ca)
+	if err == nil || !strings.Contains(err.Error(), "401") || strings.Contains(err.Error(), "resume") {
+		t.Fatalf("keys rewrap refused: %v", err)
 	}
 }
