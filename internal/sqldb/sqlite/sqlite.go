@@ -59,6 +59,7 @@ type DB struct {
 	rstmts    sync.Map             // query -> *sql.Stmt on the read pool
 	preparing sync.Map             // queries being prepared for rstmts
 	bgPrepare sync.WaitGroup       // prepareLater goroutines
+	raw       rawStmts             // ReadRow's statements on the read pool
 
 	queue   chan *writeReq
 	closing chan struct{}
@@ -452,6 +453,7 @@ func (db *DB) closeConns() error {
 		s.Close()
 	}
 	db.rstmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	db.raw.close()
 	return errors.Join(db.wconn.Close(), db.writer.Close(), db.reader.Close())
 }
 
