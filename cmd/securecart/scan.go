@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/backup"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/objstore"
@@ -262,8 +263,10 @@ func scanBuckets(cmd *cobra.Command, g *globals, sc *scan.Scanner, w report.Writ
 
 // sealedOpener opens the objects SecureCart sealed, in memory, with the
 // deployment's keys: the backups bucket's segments, snapshot parts and
-// manifests. The deployment is opened at the first sealed object, so a
-// scan of plain objects needs none. Close it with the returned func.
+// manifests, and the audit trail's shipped and archived segments, whose
+// records are scanned as OCSF JSON lines. The deployment is opened at the
+// first sealed object, so a scan of plain objects needs none. Close it
+// with the returned func.
 func sealedOpener(g *globals) (objscan.Opener, func()) {
 	var (
 		d    *deploy.Deployment
@@ -271,14 +274,17 @@ func sealedOpener(g *globals) (objscan.Opener, func()) {
 		once sync.Once
 	)
 	open := func(ctx context.Context, bucket, key string, sealed []byte) ([]byte, error) {
-		if bucket != objstore.Backups {
+		if bucket != objstore.Backups && bucket != objstore.Audit && bucket != objstore.Archive {
 			return nil, objscan.ErrNoOpener
 		}
 		once.Do(func() { d, derr = g.open(ctx) })
 		if derr != nil {
 			return nil, fmt.Errorf("open the deployment's keys: %w", derr)
 		}
-		return backup.OpenObject(ctx, d.Keys, key, sealed)
+		if bucket == objstore.Backups {
+			return backup.OpenObject(ctx, d.Keys, key, sealed)
+		}
+		return audit.OpenArchived(ctx, d.Keys, bucket, key, sealed)
 	}
 	return open, func() {
 		if d != nil {

@@ -6,11 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/config"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/objstore"
@@ -258,6 +262,73 @@ func TestScanBucketOpensBackups(t *testing.T) {
 	}
 	if strings.Contains(out, "4539") || strings.Contains(out, "jane.doe") {
 		t.Errorf("report shows a value in clear:\n%s", out)
+	}
+}
+
+// The audit trail's shipped segments are sealed; a bucket scan opens them
+// and reads their records.
+func TestScanBucketOpensAuditTrail(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	mustRun(t, "--data-dir="+dir, "keys", "list")
+
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	dep, err := deploy.Open(ctx, cfg, deploy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail, err := dep.OpenAudit(audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		rec := &audit.Record{Phase: audit.PhaseRequest, Time: time.Now(), RequestID: fmt.Sprintf("req-%d", i),
+			Source: audit.Source{Address: "203.0.113.9:443"}, Action: "readCustomer",
+			Resource: audit.Resource{Type: "Customer", ID: fmt.Sprintf("cus_%d", i)}}
+		if _, err := trail.Append(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := trail.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := deploy.OpenObjects(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch, err := dep.AuditArchiver(ctx, obj, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := arch.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	trail.Close()
+	dep.Close()
+
+	// The records hold the caller's address, which the IPv4 detector
+	// finds only once the segment is opened.
+	out := mustRun(t, "--data-dir="+dir, "scan", "--bucket", "audit", "--detectors", "ipv4",
+		"--format", "json", "--fail-on", "none")
+	var rep struct {
+		Findings []struct{ Detector, Object string }
+		Objects  []struct{ Name, Skipped string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out)
+	}
+	for _, o := range rep.Objects {
+		t.Errorf("%s skipped: %s", o.Name, o.Skipped)
+	}
+	found := 0
+	for _, f := range rep.Findings {
+		if f.Detector == "ipv4" && strings.Contains(f.Object, "/seg/") {
+			found++
+		}
+	}
+	if found != 5 {
+		t.Fatalf("%d addresses found in the shipped segment, want 5:\n%s", found, out)
 	}
 }
 

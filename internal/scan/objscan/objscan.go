@@ -28,9 +28,10 @@
 // # Limits
 //
 //   - `securecart scan` opens the sealed objects of the backups bucket
-//     (backup.OpenObject). The audit trail's archived segments are sealed
-//     too, but hold binary records already redacted when written; they
-//     are reported as skipped, not opened.
+//     (backup.OpenObject) and the audit trail's shipped and archived
+//     segments (audit.OpenArchived), whose binary records it scans as
+//     OCSF JSON lines. SecureCart writes no archives of its application
+//     log yet.
 //   - An object of SecureCart's own buckets, and the plaintext of a sealed
 //     one, is held in memory whole while it is scanned: up to
 //     objstore.MaxObjectSize (256 MiB) and its plaintext.
