@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,6 +192,59 @@ func TestRestoreSnapshotRefuses(t *testing.T) {
 			if err != nil || n != 0 {
 				t.Errorf("%s: a refused restore left %d rows (%v)", tc.name, n, err)
 			}
+		}
+	})
+}
+
+// TestSnapshotRestoreMany restores a keystore of thousands of data keys,
+// more than one decoding chunk per goroutine and one insert statement
+// hold, and checks that every key and both data-key indexes come back.
+func TestSnapshotRestoreMany(t *testing.T) {
+	forEngines(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		ks := e.open(Config{})
+		var first sealed
+		dks := make([]DataKey, 2500)
+		for i := range dks {
+			var err error
+			if dks[i], err = ks.NewDataKey(ctx, envelope.CustomerPII); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := e.h.DB.Write(ctx, func(tx sqldb.Tx) error {
+			for i, dk := range dks {
+				owner := fmt.Sprintf("cus_%d", i)
+				if err := ks.Assign(ctx, tx, dk, owner); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = sealed{b: bind("cus_1234", "email"), pt: []byte("x@example.com")}
+		if first.ct, err = ks.SealWith(ctx, dks[1234], first.b, first.pt); err != nil {
+			t.Fatal(err)
+		}
+		settle(ks)
+		snap := snapshot(t, ks)
+		restored, h := restore(t, e, snap)
+		if again := snapshot(t, restored); !bytes.Equal(again, snap) {
+			t.Fatal("the restored keystore's snapshot differs from the one it was restored from")
+		}
+		first.check(t, restored)
+		q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('ks_data_keys_owner', 'ks_data_keys_kek')"
+		if e.engine.Name == sqldb.Postgres {
+			q = "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema()" +
+				" AND indexname IN ('ks_data_keys_owner', 'ks_data_keys_kek')"
+		}
+		var n int64
+		if err := h.DB.Read(ctx, func(tx sqldb.Tx) error { return tx.QueryRow(ctx, q).Scan(&n) }); err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Fatalf("%d of the 2 data-key indexes after the restore", n)
 		}
 	})
 }
