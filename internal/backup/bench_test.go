@@ -204,26 +204,38 @@ func buildSource(n int) (*source, error) {
 }
 
 // fillCustomers loads n customers straight through the store's Loader, as
-// insert changes, sealed with one data key: restore speed does not depend
-// on how many keys sealed the rows.
+// insert changes, each sealed with a data key of its own as in a live
+// deployment, so the keystore a restore loads holds a key per customer.
 func fillCustomers(ctx context.Context, db sqldb.DB, ks *keys.Keystore, n int) error {
 	loader, err := store.NewLoader(ctx, db)
-	if err != nil {
-		return err
-	}
-	dk, err := ks.NewDataKey(ctx, envelope.CustomerPII)
 	if err != nil {
 		return err
 	}
 	const batch = 10000
 	for start := 0; start < n; start += batch {
 		cs := make([]store.Change, 0, batch)
+		dks := make([]keys.DataKey, 0, batch)
 		for i := start; i < min(n, start+batch); i++ {
+			dk, err := ks.NewDataKey(ctx, envelope.CustomerPII)
+			if err != nil {
+				return err
+			}
 			c, err := customerRow(ctx, ks, dk, i)
 			if err != nil {
 				return err
 			}
-			cs = append(cs, c)
+			cs, dks = append(cs, c), append(dks, dk)
+		}
+		err := db.Write(ctx, func(tx sqldb.Tx) error {
+			for i, dk := range dks {
+				if err := ks.Assign(ctx, tx, dk, cs[i].Key); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if err := loader.Apply(ctx, cs); err != nil {
 			return err
