@@ -84,9 +84,15 @@ func (r *customerRow) scan(row interface{ Scan(...any) error }) error {
 		&r.CreatedAt, &r.LastActivity, &r.Version)
 }
 
-// scanRead scans the columns of customerReadCols.
-func (r *customerRow) scanRead(row interface{ Scan(...any) error }) error {
-	return row.Scan(&r.ID, &r.Name, &r.Email, &r.Phone, &r.Address, &r.CreatedAt, &r.LastActivity, &r.Version)
+// readDest are the destinations of customerReadCols.
+func (r *customerRow) readDest() []any {
+	return []any{&r.ID, &r.Name, &r.Email, &r.Phone, &r.Address, &r.CreatedAt, &r.LastActivity, &r.Version}
+}
+
+// rowReader is an engine that reads one row without its database/sql
+// machinery (sqlite.DB).
+type rowReader interface {
+	ReadRow(ctx context.Context, query string, args []any, dest ...any) error
 }
 
 func (r *customerRow) columns() []column {
@@ -240,7 +246,13 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (*Customer, error) {
 		return nil, fmt.Errorf("get customer: %w", err)
 	}
 	var row customerRow
-	err := row.scanRead(s.db.QueryRow(s.pointRead(ctx), "SELECT "+customerReadCols+" FROM customers WHERE id = ?", id))
+	const q = "SELECT " + customerReadCols + " FROM customers WHERE id = ?"
+	var err error
+	if rr, ok := s.db.(rowReader); ok {
+		err = rr.ReadRow(s.pointRead(ctx), q, []any{id}, row.readDest()...)
+	} else {
+		err = s.db.QueryRow(s.pointRead(ctx), q, id).Scan(row.readDest()...)
+	}
 	if errors.Is(err, sqldb.ErrNoRows) {
 		return nil, ErrNotFound
 	}
