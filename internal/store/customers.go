@@ -290,7 +290,7 @@ func (s *Store) openCustomer(ctx context.Context, r *customerRow) (*Customer, er
 		return nil, fmt.Errorf("open customer: %w", err)
 	}
 	c.Name, c.Email, c.Phone = string(pts[0]), string(pts[1]), string(pts[2])
-	if err := json.Unmarshal(pts[3], &c.Address); err != nil {
+	if err := decodeAddress(pts[3], &c.Address); err != nil {
 		return nil, fmt.Errorf("open customers.address: %w", err)
 	}
 	return c, nil
