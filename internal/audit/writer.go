@@ -87,6 +87,8 @@ func (l *Log) write() {
 	defer close(l.done)
 	batch := make([]*pending, 0, l.opts.MaxBatch)
 	last := 0 // size of the previous batch
+	lazy := time.NewTimer(time.Hour)
+	lazy.Stop()
 	for {
 		var p *pending
 		select {
@@ -100,6 +102,8 @@ func (l *Log) write() {
 		}
 		batch = append(batch[:0], p)
 		size := len(p.rec)
+		waited := p.then == nil // someone waits on the batch
+		held := false
 		// The appends answered by the last batch are likely encoding their
 		// next record: give them the processor before gathering, so that
 		// one fsync serves them rather than a fraction of them.
@@ -108,19 +112,42 @@ func (l *Log) write() {
 		}
 	gather:
 		for len(batch) < l.opts.MaxBatch && size < maxBatchBytes-frameMaxBody {
+			var q *pending
 			select {
-			case q := <-l.queue:
-				batch = append(batch, q)
-				size += len(q.rec)
+			case q = <-l.queue:
 			default:
-				break gather
+				if waited || held {
+					break gather
+				}
+				// Nobody waits on these records (outcomes of requests
+				// already answered): hold them a moment for one that is
+				// waited on, so that they share its fsync instead of
+				// costing one that it would queue behind.
+				held = true
+				lazy.Reset(lazyHold)
+				select {
+				case q = <-l.queue:
+					lazy.Stop()
+				case <-lazy.C:
+					break gather
+				case <-l.stop:
+					lazy.Stop()
+					break gather
+				}
 			}
+			batch = append(batch, q)
+			size += len(q.rec)
+			waited = waited || q.then == nil
 		}
 		l.commit(batch)
 		last = len(batch)
 		clear(batch)
 	}
 }
+
+// lazyHold bounds how long records nobody waits on are held for a batch
+// that someone waits on.
+const lazyHold = 2 * time.Millisecond
 
 // commit makes one batch durable and answers its appends.
 func (l *Log) commit(batch []*pending) {
