@@ -94,7 +94,10 @@ func (r *report) row(label, name, unit, baseLabel, base string, want func(float6
 	}
 	ratio := v / b
 	verdict := "missed"
-	if want(ratio) {
+	switch {
+	case want == nil:
+		verdict = "-" // reported beside its baseline, with no target
+	case want(ratio):
 		verdict = "met"
 	}
 	fmt.Fprintf(r.w, "| %s | %s %s | %s: %s %s | %.2fx | %s | %s |\n",
