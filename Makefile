@@ -28,7 +28,7 @@ fuzz:
 BENCH_DIR := docs/bench
 BENCH_TARGETS := bench-store bench-authz bench-http bench-scan bench-signin bench-analyzer bench-backup bench-audit
 stamp = mkdir -p $(BENCH_DIR) && echo "\# measured $$(date -u '+%Y-%m-%d %H:%M'), load average $$(cut -d' ' -f1-3 /proc/loadavg)" > $(BENCH_DIR)/$(1).txt
-out = | tee -a $(BENCH_DIR)/$(1).txt
+out = | tee -a $(CURDIR)/$(BENCH_DIR)/$(1).txt
 report = go run ./tools/benchreport $(BENCH_DIR)/*.txt > docs/benchmarks.md
 
 bench:
@@ -52,7 +52,7 @@ bench-store:
 # the program's dependencies.
 bench-authz:
 	$(call stamp,authz)
-	cd bench && go test -run '^$$' -count 5 -benchtime 2s -bench Authz . $(call out,../$(BENCH_DIR)/authz)
+	cd bench && go test -run '^$$' -count 5 -benchtime 2s -bench Authz . $(call out,authz)
 	$(report)
 
 # The HTTPS API and the card vault under load (wrk, from Debian's packages,
