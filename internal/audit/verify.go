@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/note"
@@ -127,16 +129,17 @@ func Verify(dir string, verifiers []note.Verifier, from []byte) (*Report, error)
 // trusted: older checkpoints may have passed retention.
 func (r *Report) checkCheckpoints(data []byte, verifiers []note.Verifier, trusted uint64) []Checkpoint {
 	notes, torn := splitNotes(data)
+	opened := openCheckpoints(notes, verifiers)
 	var cps []Checkpoint
 	var prev Checkpoint
-	for i, n := range notes {
+	for i := range notes {
 		if i == 0 && trusted > 0 {
-			if c, err := OpenCheckpoint(n, verifiers...); err == nil && c.Number <= trusted {
+			if c, err := opened[i].c, opened[i].err; err == nil && c.Number <= trusted {
 				prev.Number = c.Number - 1
 			}
 		}
 		want := prev.Number + 1
-		c, err := OpenCheckpoint(n, verifiers...)
+		c, err := opened[i].c, opened[i].err
 		if err != nil {
 			r.add(Problem{Kind: BadCheckpoint, Seq: prev.Size, Checkpoint: want, Detail: err.Error()})
 			prev.Number = want
@@ -168,6 +171,28 @@ func (r *Report) checkCheckpoints(data []byte, verifiers []note.Verifier, truste
 			Detail: "incomplete checkpoint at the end of the file"})
 	}
 	return cps
+}
+
+type openedCheckpoint struct {
+	c   Checkpoint
+	err error
+}
+
+// openCheckpoints opens the signed notes on every processor: checking
+// their signatures is a good part of a verification's work.
+func openCheckpoints(notes [][]byte, verifiers []note.Verifier) []openedCheckpoint {
+	out := make([]openedCheckpoint, len(notes))
+	workers := min(runtime.GOMAXPROCS(0), 8, max(len(notes)/8, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(notes); i += workers {
+				out[i].c, out[i].err = OpenCheckpoint(notes[i], verifiers...)
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // checkTrusted checks that the directory holds the trusted checkpoint,
@@ -207,6 +232,7 @@ func (r *Report) checkRecords(dir string, cps []Checkpoint) error {
 	var tree *compact.Range
 	var badHead *Problem
 	th := newTreeHasher()
+	rb := newBatchReader()
 	stopped := false
 	for i, s := range segs {
 		f, rng, fr, err := openSegment(s.path)
@@ -250,41 +276,44 @@ func (r *Report) checkRecords(dir string, cps []Checkpoint) error {
 			f.Close()
 			break
 		}
-		last := i == len(segs)-1
-		for {
-			seq, rec, err := fr.next()
-			if err == io.EOF || (err == errTorn && last) {
-				break
-			}
-			if err != nil {
-				r.add(Problem{Kind: BadRecord, Seq: expect, Detail: err.Error()})
-				stopped = true
-				break
-			}
-			if seq != expect {
-				r.add(Problem{Kind: Sequence, Seq: expect, Detail: fmt.Sprintf("found record %d", seq)})
-				stopped = true
-				break
-			}
-			tree.Append(th.leaf(rec), nil)
-			expect++
-			for !stopped && next < len(cps) && cps[next].Size == expect {
-				root, _ := tree.GetRootHash(nil)
-				if !bytes.Equal(root, cps[next].Root) {
-					from := r.First
-					if next > 0 {
-						from = max(cps[next-1].Size, r.First)
-					}
-					r.add(Problem{Kind: RootMismatch, Seq: from, End: expect, Checkpoint: cps[next].Number})
+		batches := rb.start(fr, i == len(segs)-1)
+		for b := range batches {
+			leaves := b.leaves()
+			for j := range b.n {
+				if seq := b.seqs[j]; seq != expect {
+					r.add(Problem{Kind: Sequence, Seq: expect, Detail: fmt.Sprintf("found record %d", seq)})
 					stopped = true
 					break
 				}
-				next++
+				tree.Append(leaves[j], nil)
+				expect++
+				for !stopped && next < len(cps) && cps[next].Size == expect {
+					root, _ := tree.GetRootHash(nil)
+					if !bytes.Equal(root, cps[next].Root) {
+						from := r.First
+						if next > 0 {
+							from = max(cps[next-1].Size, r.First)
+						}
+						r.add(Problem{Kind: RootMismatch, Seq: from, End: expect, Checkpoint: cps[next].Number})
+						stopped = true
+						break
+					}
+					next++
+				}
+				if stopped {
+					break
+				}
 			}
-			if stopped {
+			if !stopped && b.err != nil && b.err != io.EOF {
+				r.add(Problem{Kind: BadRecord, Seq: expect, Detail: b.err.Error()})
+				stopped = true
+			}
+			rb.done(b)
+			if stopped || b.err != nil {
 				break
 			}
 		}
+		rb.stop()
 		f.Close()
 		if stopped {
 			break
@@ -305,6 +334,141 @@ func (r *Report) checkRecords(dir string, cps []Checkpoint) error {
 			Detail: fmt.Sprintf("%d records after the last checkpoint", expect-r.Last.Size)})
 	}
 	return nil
+}
+
+// batchReader reads a segment's frames in batches in a goroutine of its
+// own while the batch before is hashed: leaf hashing, on every processor,
+// and the tree's hashing, in order, are most of a verification.
+type batchReader struct {
+	free    chan *leafBatch
+	out     chan *leafBatch
+	quit    chan struct{}
+	stopped sync.WaitGroup
+}
+
+// leafBatch is one batch of frames: their sequence numbers and records,
+// and the frame error that ended it (io.EOF at the end of the segment).
+type leafBatch struct {
+	n       int
+	err     error
+	seqs    []uint64
+	ends    []int
+	slab    []byte
+	out     [][]byte
+	hashers []*treeHasher
+}
+
+// verifyBatch is how many records a batch holds at most.
+const verifyBatch = 4096
+
+func newBatchReader() *batchReader {
+	rb := &batchReader{free: make(chan *leafBatch, 2)}
+	for range 2 {
+		b := &leafBatch{}
+		for range min(runtime.GOMAXPROCS(0), 8) {
+			b.hashers = append(b.hashers, newTreeHasher())
+		}
+		rb.free <- b
+	}
+	return rb
+}
+
+// start reads fr's batches into the returned channel until a frame
+// error or the end of the segment; a torn frame that ends the last
+// segment counts as its end. Give each batch back with done, and call
+// stop before reading fr otherwise.
+func (rb *batchReader) start(fr *frameReader, last bool) <-chan *leafBatch {
+	out := make(chan *leafBatch, 1)
+	rb.out, rb.quit = out, make(chan struct{})
+	rb.stopped.Add(1)
+	go func() {
+		defer rb.stopped.Done()
+		defer close(out)
+		for {
+			var b *leafBatch
+			select {
+			case b = <-rb.free:
+			case <-rb.quit:
+				return
+			}
+			b.read(fr, last)
+			select {
+			case out <- b:
+			case <-rb.quit:
+				rb.free <- b
+				return
+			}
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// done gives a batch back for reading.
+func (rb *batchReader) done(b *leafBatch) { rb.free <- b }
+
+// stop ends the reading goroutine and takes back the batches it had
+// read ahead.
+func (rb *batchReader) stop() {
+	close(rb.quit)
+	rb.stopped.Wait()
+	for b := range rb.out {
+		rb.free <- b
+	}
+}
+
+func (b *leafBatch) read(fr *frameReader, last bool) {
+	b.n, b.err = 0, nil
+	b.seqs, b.ends, b.slab = b.seqs[:0], b.ends[:0], b.slab[:0]
+	for b.n < verifyBatch {
+		seq, rec, err := fr.next()
+		if err == io.EOF || (err == errTorn && last) {
+			b.err = io.EOF
+			return
+		}
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.slab = append(b.slab, rec...)
+		b.seqs = append(b.seqs, seq)
+		b.ends = append(b.ends, len(b.slab))
+		b.n++
+	}
+}
+
+// leaves returns the leaf hashes of the batch's records.
+func (b *leafBatch) leaves() [][]byte {
+	n := b.n
+	b.out = slices.Grow(b.out[:0], n)[:n]
+	hash := func(h *treeHasher, lo, hi int) {
+		start := 0
+		if lo > 0 {
+			start = b.ends[lo-1]
+		}
+		for i := lo; i < hi; i++ {
+			b.out[i] = h.leaf(b.slab[start:b.ends[i]])
+			start = b.ends[i]
+		}
+	}
+	workers := len(b.hashers)
+	if n < 256 || workers == 1 {
+		hash(b.hashers[0], 0, n)
+		return b.out
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for w, h := range b.hashers {
+		lo, hi := w*per, min((w+1)*per, n)
+		if lo >= hi {
+			break
+		}
+		wg.Go(func() { hash(h, lo, hi) })
+	}
+	wg.Wait()
+	return b.out
 }
 
 // tornHeader reports whether s, the last segment, is one a crash left
