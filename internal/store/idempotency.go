@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/securecart/securecart/internal/sqldb"
@@ -98,18 +97,4 @@ func (s *Store) ReleaseIdempotency(ctx context.Context, principal, key string) e
 			principal, key, idemPending)
 		return err
 	})
-}
-
-// PruneIdempotency forgets keys older than age.
-func (s *Store) PruneIdempotency(ctx context.Context, age time.Duration) (int64, error) {
-	var n int64
-	err := s.db.Write(ctx, func(tx sqldb.Tx) error {
-		var err error
-		n, err = tx.Exec(ctx, "DELETE FROM idempotency WHERE created_at < ?", sqldb.Micros(s.now().Add(-age)))
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("prune idempotency keys: %w", err)
-	}
-	return n, nil
 }
