@@ -27,25 +27,9 @@ import (
 func TestBackupsOnARunningServer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	t.Setenv("SECURECART_BACKUP_SHIP_INTERVAL", "200ms")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := newRoot()
-	out := &syncBuffer{}
-	srv.SetOut(out)
-	srv.SetErr(out)
-	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"})
-	done := make(chan error, 1)
-	go func() { done <- srv.ExecuteContext(ctx) }()
-	var url, bootstrap string
-	for deadline := time.Now().Add(time.Minute); url == ""; {
-		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
-			url, bootstrap = m[1], keyRE.FindString(out.String())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	ctx := t.Context()
+	srv := startServe(t, dir)
+	url, bootstrap, out := srv.url, srv.bootstrap, srv.out
 	principals := []string{"--data-dir", dir, "principals", "--url", url}
 	t.Setenv("SECURECART_API_KEY", bootstrap)
 	t.Setenv("SECURECART_API_KEY", enrolAdmin(t, dir, url, principals))
@@ -117,10 +101,7 @@ func TestBackupsOnARunningServer(t *testing.T) {
 		t.Fatal("restore-record of an order succeeded")
 	}
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	srv.stop(t)
 
 	// The name is back, and the trail holds the server's own snapshot and
 	// verification and the dba's restore.

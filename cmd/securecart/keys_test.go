@@ -25,25 +25,8 @@ import (
 // refused, and the trail holds every change as an API request.
 func TestKeysOnARunningServer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := newRoot()
-	out := &syncBuffer{}
-	srv.SetOut(out)
-	srv.SetErr(out)
-	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"})
-	done := make(chan error, 1)
-	go func() { done <- srv.ExecuteContext(ctx) }()
-	var url, bootstrap string
-	for deadline := time.Now().Add(time.Minute); url == ""; {
-		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
-			url, bootstrap = m[1], keyRE.FindString(out.String())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	srv := startServe(t, dir)
+	url, bootstrap := srv.url, srv.bootstrap
 	principals := []string{"--data-dir", dir, "principals", "--url", url}
 	t.Setenv("SECURECART_API_KEY", bootstrap)
 	if _, err := run(t, "--data-dir", dir, "keys", "rotate", "orders", "--url", url); err == nil ||
@@ -85,10 +68,7 @@ func TestKeysOnARunningServer(t *testing.T) {
 		t.Fatalf("keys list beside the server:\n%s", listed)
 	}
 	assertNoKeyMaterial(t, dir, listed, mustRun(t, "--data-dir", dir, "keys", "list"))
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	srv.stop(t)
 
 	// Each change is a request record, durable before it ran, naming the
 	// key domain or version, then its outcome; the refusal without MFA

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,25 +19,9 @@ import (
 func TestPaymentsDelete(t *testing.T) {
 	const pan = "4111111111111111"
 	dir := filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := newRoot()
-	out := &syncBuffer{}
-	srv.SetOut(out)
-	srv.SetErr(out)
-	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0", "--app-network", "127.0.0.0/8"})
-	done := make(chan error, 1)
-	go func() { done <- srv.ExecuteContext(ctx) }()
-	var url, bootstrap string
-	for deadline := time.Now().Add(time.Minute); url == ""; {
-		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
-			url, bootstrap = m[1], keyRE.FindString(out.String())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	ctx := t.Context()
+	srv := startServe(t, dir, "--app-network", "127.0.0.0/8")
+	url, bootstrap, out := srv.url, srv.bootstrap, srv.out
 
 	principals := []string{"--data-dir", dir, "principals", "--url", url}
 	t.Setenv("SECURECART_API_KEY", bootstrap)
@@ -75,10 +57,7 @@ func TestPaymentsDelete(t *testing.T) {
 		t.Fatalf("delete of a card number: %v\n%s", err, got)
 	}
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	srv.stop(t)
 	trail := mustRun(t, "--data-dir", dir, "audit", "tail", "--json", "--follow=false", "-n", "1000")
 	if n := strings.Count(trail, `"deleteCardToken"`); n != 5 {
 		t.Fatalf("%d deleteCardToken records, want 5 (a denied call has its outcome only):\n%s", n, trail)

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/securecart/securecart/internal/audit"
 	"github.com/securecart/securecart/internal/policy"
@@ -151,25 +150,8 @@ func TestPolicyThroughTheAPI(t *testing.T) {
 // serve, as an admin person signed in with password and TOTP.
 func TestPolicyOnARunningServer(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := newRoot()
-	out := &syncBuffer{}
-	srv.SetOut(out)
-	srv.SetErr(out)
-	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"})
-	done := make(chan error, 1)
-	go func() { done <- srv.ExecuteContext(ctx) }()
-	var url, bootstrap string
-	for deadline := time.Now().Add(time.Minute); url == ""; {
-		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
-			url, bootstrap = m[1], keyRE.FindString(out.String())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	srv := startServe(t, dir)
+	url, bootstrap := srv.url, srv.bootstrap
 	t.Setenv("SECURECART_API_KEY", bootstrap)
 	session := enrolAdmin(t, dir, url, []string{"--data-dir", dir, "principals", "--url", url})
 	t.Setenv("SECURECART_API_KEY", session)
@@ -195,10 +177,7 @@ func TestPolicyOnARunningServer(t *testing.T) {
 		!hasRow(unused, "security managePolicies Collection::policies") {
 		t.Fatalf("access unused beside the server:\n%s", unused)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	srv.stop(t)
 
 	// The command line's policy changes went through the API, so the
 	// trail holds each: the request record, durable before it ran, then

@@ -41,26 +41,8 @@ var (
 // client.
 func TestPrincipalsThroughTheAPI(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := newRoot()
-	out := &syncBuffer{}
-	srv.SetOut(out)
-	srv.SetErr(out)
-	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"})
-	done := make(chan error, 1)
-	go func() { done <- srv.ExecuteContext(ctx) }()
-
-	var url, bootstrap string
-	for deadline := time.Now().Add(time.Minute); url == ""; {
-		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
-			url, bootstrap = m[1], keyRE.FindString(out.String())
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	srv := startServe(t, dir)
+	url, bootstrap, out := srv.url, srv.bootstrap, srv.out
 	if bootstrap == "" {
 		t.Fatalf("no bootstrap key printed:\n%s", out.String())
 	}
@@ -108,33 +90,15 @@ func TestPrincipalsThroughTheAPI(t *testing.T) {
 	if _, err := run(t, append(api, "list")...); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("revoked key: %v", err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	srv.stop(t)
 	if strings.Count(out.String(), "Bootstrap admin API key") != 1 || strings.Count(out.String(), bootstrap) != 1 {
 		t.Fatalf("bootstrap key printed %d times", strings.Count(out.String(), bootstrap))
 	}
 
 	// A second start prints no bootstrap key.
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	again := &syncBuffer{}
-	srv = newRoot()
-	srv.SetOut(again)
-	srv.SetErr(again)
-	srv.SetArgs([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"})
-	go func() { done <- srv.ExecuteContext(ctx) }()
-	for deadline := time.Now().Add(time.Minute); !addrRE.MatchString(again.String()); {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start again:\n%s", again.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	srv = startServe(t, dir)
+	srv.stop(t)
+	again := srv.out
 	if strings.Contains(again.String(), "Bootstrap") || keyRE.MatchString(again.String()) {
 		t.Fatalf("the second start printed a key:\n%s", again.String())
 	}
@@ -152,6 +116,47 @@ func TestPrincipalsThroughTheAPI(t *testing.T) {
 
 // enrolAdmin has the bootstrap key (in the environment) create an admin
 // person, set their password and TOTP, and returns that person's session.
+// served is a `securecart serve` a test runs.
+type served struct {
+	url, bootstrap string // the bootstrap key, if this start printed one
+	out            *syncBuffer
+	cancel         context.CancelFunc
+	done           chan error
+}
+
+// startServe runs serve on dir, listening on a free port, with args
+// added, and returns once it serves. Stop it with stop.
+func startServe(t *testing.T, dir string, args ...string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s := &served{out: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	root := newRoot()
+	root.SetOut(s.out)
+	root.SetErr(s.out)
+	root.SetArgs(append([]string{"--data-dir", dir, "serve", "--listen", "127.0.0.1:0"}, args...))
+	go func() { s.done <- root.ExecuteContext(ctx) }()
+	for deadline := time.Now().Add(time.Minute); s.url == ""; {
+		if m := addrRE.FindStringSubmatch(s.out.String()); m != nil {
+			s.url, s.bootstrap = m[1], keyRE.FindString(s.out.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", s.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+// stop shuts serve down and fails the test unless it stopped cleanly.
+func (s *served) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	if err := <-s.done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func enrolAdmin(t *testing.T, dir, url string, api []string) string {
 	t.Helper()
 	created := mustRun(t, append(api, "create", "--name", "root", "--kind", "person", "--role", "admin")...)

@@ -36,7 +36,7 @@ func TestVerifyAcceptsATornNewSegment(t *testing.T) {
 			head := segHeader(size, nil)
 			b := head[:max(tc.cut, 0)]
 			if tc.cut < 0 {
-				b = append([]byte("XXXXXXXX"), make([]byte, 200)...)
+				b = append([]byte("notaseg!"), make([]byte, 200)...)
 			}
 			if err := os.WriteFile(filepath.Join(dir, segName(size)), b, 0o600); err != nil {
 				t.Fatal(err)
