@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	"github.com/securecart/securecart/internal/audit"
-	"github.com/securecart/securecart/internal/config"
-	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/policy"
 	"github.com/securecart/securecart/internal/policy/analyze"
 )
@@ -25,15 +22,7 @@ func TestAccessUnused(t *testing.T) {
 	d := "--data-dir=" + dir
 	mustRun(t, d, "keys", "list")
 
-	cfg := config.Default()
-	cfg.DataDir = dir
-	if err := cfg.FromEnv(os.Getenv); err != nil {
-		t.Fatal(err)
-	}
-	dep, err := deploy.Open(t.Context(), cfg, deploy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dep := openDeployment(t, dir)
 	defer dep.Close()
 	trail, err := dep.OpenAudit(audit.Options{})
 	if err != nil {

@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/securecart/securecart/internal/audit"
-	"github.com/securecart/securecart/internal/config"
-	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/envelope"
 	"github.com/securecart/securecart/internal/keys"
 )
@@ -123,15 +121,7 @@ func TestHostCommandRefusedWhileServed(t *testing.T) {
 	d := "--data-dir=" + dir
 	mustRun(t, d, "keys", "list")
 
-	cfg := config.Default()
-	cfg.DataDir = dir
-	if err := cfg.FromEnv(os.Getenv); err != nil {
-		t.Fatal(err)
-	}
-	dep, err := deploy.Open(t.Context(), cfg, deploy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dep := openDeployment(t, dir)
 	defer dep.Close()
 	held, err := dep.OpenAudit(audit.Options{})
 	if err != nil {
@@ -156,15 +146,7 @@ func TestHostCommandRefusedWhileServed(t *testing.T) {
 func TestScheduledMaintenanceIsRecorded(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	t.Setenv("SECURECART_ROOT_KEY_FILE", filepath.Join(t.TempDir(), "root.key"))
-	cfg := config.Default()
-	cfg.DataDir = dir
-	if err := cfg.FromEnv(os.Getenv); err != nil {
-		t.Fatal(err)
-	}
-	dep, err := deploy.Open(t.Context(), cfg, deploy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dep := openDeployment(t, dir)
 	defer dep.Close()
 	trail, err := dep.OpenAudit(audit.Options{})
 	if err != nil {

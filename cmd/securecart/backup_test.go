@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/securecart/securecart/internal/config"
-	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/store"
 )
 
@@ -20,15 +17,7 @@ func TestBackupCommands(t *testing.T) {
 	d := "--data-dir=" + dir
 	mustRun(t, d, "keys", "list")
 
-	cfg := config.Default()
-	cfg.DataDir = dir
-	if err := cfg.FromEnv(os.Getenv); err != nil {
-		t.Fatal(err)
-	}
-	dep, err := deploy.Open(context.Background(), cfg, deploy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dep := openDeployment(t, dir)
 	for i := range 25 {
 		_, err := dep.Store.CreateCustomer(context.Background(), store.NewCustomer{Name: fmt.Sprintf("C %d", i),
 			Email: fmt.Sprintf("c%d@example.com", i), Phone: "1",

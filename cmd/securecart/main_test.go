@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/securecart/securecart/internal/config"
+	"github.com/securecart/securecart/internal/deploy"
 )
 
 // run executes the command line in-process and returns its output.
@@ -21,6 +24,22 @@ func run(t *testing.T, args ...string) (string, error) {
 	cmd.SetArgs(args)
 	err := cmd.Execute()
 	return out.String(), err
+}
+
+// openDeployment opens the deployment the command line made in dir, with
+// the settings the command line reads from the environment.
+func openDeployment(t *testing.T, dir string) *deploy.Deployment {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	if err := cfg.FromEnv(os.Getenv); err != nil {
+		t.Fatal(err)
+	}
+	d, err := deploy.Open(t.Context(), cfg, deploy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func mustRun(t *testing.T, args ...string) string {

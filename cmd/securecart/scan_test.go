@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/securecart/securecart/internal/audit"
-	"github.com/securecart/securecart/internal/config"
 	"github.com/securecart/securecart/internal/deploy"
 	"github.com/securecart/securecart/internal/objstore"
 	"github.com/securecart/securecart/internal/scan/report"
@@ -210,12 +209,7 @@ func TestScanBucketOpensBackups(t *testing.T) {
 	mustRun(t, d, "keys", "list")
 
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	dep, err := deploy.Open(ctx, cfg, deploy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dep := openDeployment(t, dir)
 	if _, err := dep.Store.CreateProduct(ctx, store.NewProduct{SKU: "GIFT-1", Name: "Gift card",
 		Description: "sample card 4539 1488 0343 6467", Price: 1200, Currency: "EUR", Stock: 5}); err != nil {
 		t.Fatal(err)
@@ -272,12 +266,7 @@ func TestScanBucketOpensAuditTrail(t *testing.T) {
 	mustRun(t, "--data-dir="+dir, "keys", "list")
 
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	dep, err := deploy.Open(ctx, cfg, deploy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dep := openDeployment(t, dir)
 	trail, err := dep.OpenAudit(audit.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +282,7 @@ func TestScanBucketOpensAuditTrail(t *testing.T) {
 	if _, err := trail.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
-	obj, err := deploy.OpenObjects(ctx, cfg)
+	obj, err := deploy.OpenObjects(ctx, dep.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,12 +326,7 @@ func TestScanStore(t *testing.T) {
 	mustRun(t, "--data-dir="+dir, "keys", "list") // creates the deployment
 
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	d, err := deploy.Open(ctx, cfg, deploy.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openDeployment(t, dir)
 	c, err := d.Store.CreateCustomer(ctx, store.NewCustomer{Name: "Jane Doe", Email: "jane.doe@example.com"})
 	if err != nil {
 		t.Fatal(err)
