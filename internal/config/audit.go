@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/securecart/securecart/internal/objstore"
 )
 
 // AuditConfig is how long the audit trail stays on the node and in object
@@ -142,23 +144,8 @@ func (c *Config) validateAudit() []error {
 }
 
 // validOrigin accepts what can name both a signed note's key and a folder
-// of objects: parts of letters, digits, '.', '_', '-' and '=' separated
-// by '/', at most 200 bytes.
+// of objects: an object key (letters, digits, '.', '_', '-' and '=' in
+// parts separated by '/') of at most 200 bytes.
 func validOrigin(o string) bool {
-	if len(o) > 200 {
-		return false
-	}
-	for _, part := range strings.Split(o, "/") {
-		if part == "" || part[0] == '.' {
-			return false
-		}
-		for _, r := range part {
-			ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-				r == '.' || r == '_' || r == '-' || r == '='
-			if !ok {
-				return false
-			}
-		}
-	}
-	return true
+	return len(o) <= 200 && objstore.ValidKey(o)
 }
