@@ -435,7 +435,7 @@ func (r *Record) isClean() bool {
 	}
 	for _, l := range r.lists() {
 		for _, s := range l {
-			if len(s) <= maxCleanLen && checkString("", name, s) == nil && !clean.has(name, s) {
+			if len(s) <= maxCleanLen && !clean.has(name, s) && checkString("", name, s) == nil {
 				clean.add(name, s)
 			}
 		}
