@@ -13,9 +13,11 @@ import (
 )
 
 // Auditor is where the API records every request. *audit.Log implements
-// it: Append returns once the record is durable.
+// it: Append returns once the record is durable; AppendAsync takes a
+// record nothing waits on and reports how it ended through then.
 type Auditor interface {
 	Append(ctx context.Context, r *audit.Record) (uint64, error)
+	AppendAsync(r *audit.Record, then func(seq uint64, err error)) error
 }
 
 // AuditQuerier serves GET /v1/audit. *audit.Reader implements it.
@@ -104,12 +106,6 @@ func (a *API) recordRequest(c *call, action string, res resource, d policy.Decis
 	return true
 }
 
-// asyncAuditor is an Auditor that can also take a record without the
-// caller waiting for it (*audit.Log).
-type asyncAuditor interface {
-	AppendAsync(r *audit.Record, then func(seq uint64, err error)) error
-}
-
 // recordOutcome appends the call's outcome record without holding up the
 // answer.
 func (a *API) recordOutcome(c *call, status int) {
@@ -125,26 +121,17 @@ func (a *API) recordOutcome(c *call, status int) {
 		}
 		a.d.Logger.Warn("audit outcome record lost", "request_id", rec.RequestID, "err", err)
 	}
-	if async, ok := a.d.Audit.(asyncAuditor); ok {
-		a.outcomes.Add(1)
-		err := async.AppendAsync(rec, func(_ uint64, err error) {
-			defer a.outcomes.Done()
-			if err != nil {
-				lost(err)
-			}
-		})
+	a.outcomes.Add(1)
+	err := a.d.Audit.AppendAsync(rec, func(_ uint64, err error) {
+		defer a.outcomes.Done()
 		if err != nil {
-			a.outcomes.Done()
-			lost(err)
-		}
-		return
-	}
-	ctx := context.WithoutCancel(c.ctx)
-	a.outcomes.Go(func() {
-		if _, err := a.d.Audit.Append(ctx, rec); err != nil {
 			lost(err)
 		}
 	})
+	if err != nil {
+		a.outcomes.Done()
+		lost(err)
+	}
 }
 
 // Close waits for the outcome records still on their way to the audit

@@ -168,6 +168,13 @@ func (a *flakyAuditor) Append(ctx context.Context, r *audit.Record) (uint64, err
 	return a.log.Append(ctx, r)
 }
 
+func (a *flakyAuditor) AppendAsync(r *audit.Record, then func(uint64, error)) error {
+	if a.down.Load() {
+		return audit.ErrUnavailable
+	}
+	return a.log.AppendAsync(r, then)
+}
+
 func TestAuditFailsClosed(t *testing.T) {
 	fa := &flakyAuditor{}
 	f := newAuditFixture(t, fa, "127.0.0.0/8")

@@ -21,6 +21,10 @@ import (
 type noopAuditor struct{}
 
 func (noopAuditor) Append(context.Context, *audit.Record) (uint64, error) { return 1, nil }
+func (noopAuditor) AppendAsync(_ *audit.Record, then func(uint64, error)) error {
+	then(1, nil)
+	return nil
+}
 
 // BenchmarkGetCustomerAudit reads one customer as the developer (a key
 // check, one decision, four fields opened and masked) from 16 concurrent

@@ -48,6 +48,11 @@ func (a *recordingAuditor) Append(_ context.Context, r *audit.Record) (uint64, e
 	return uint64(len(a.recs)), nil
 }
 
+func (a *recordingAuditor) AppendAsync(r *audit.Record, then func(uint64, error)) error {
+	then(a.Append(context.Background(), r))
+	return nil
+}
+
 // requests returns the request records of action.
 func (a *recordingAuditor) requests(action string) []audit.Record {
 	a.mu.Lock()
